@@ -1,0 +1,11 @@
+"""microgpt: Karpathy's pure-Python GPT as a small package that trains one step at a time."""
+from .autograd import Value
+from .config import Config
+from .data import Tokenizer, parse_documents, read_documents
+from .errors import ConfigError, DatasetError, MicrogptError, StateError
+from .model import count_params, gpt
+from .trainer import ENGINE_NAMES, LOG_HEADER, StepResult, Trainer, format_log_row
+
+__all__ = ['Value', 'Config', 'Tokenizer', 'parse_documents', 'read_documents', 'ConfigError', 'DatasetError',
+           'MicrogptError', 'StateError', 'count_params', 'gpt', 'ENGINE_NAMES', 'LOG_HEADER', 'StepResult',
+           'Trainer', 'format_log_row']

@@ -1,0 +1,124 @@
+"""python -m microgpt: train on a text file and print what the gist prints."""
+import argparse
+import json
+import sys
+
+from .config import Config
+from .data import read_documents
+from .errors import MicrogptError, StateError
+from .trainer import ENGINE_NAMES, LOG_HEADER, Trainer, format_log_row
+
+# flag -> Config field, for the hyperparameters
+HYPERPARAMETERS = {
+    'steps': 'num_steps', 'seed': 'seed', 'n_embd': 'n_embd', 'n_head': 'n_head', 'n_layer': 'n_layer',
+    'block_size': 'block_size', 'learning_rate': 'learning_rate', 'beta1': 'beta1', 'beta2': 'beta2',
+    'temperature': 'temperature',
+}
+# what may change when continuing a saved run
+CHANGEABLE_ON_LOAD = {'steps', 'temperature'}
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser():
+    p = Parser(prog='python -m microgpt',
+               description='Train a tiny GPT on a text file (one document per line), then sample from it.')
+    defaults = Config()
+    p.add_argument('--input', default='input.txt', help='text file, one document per line (default: input.txt)')
+    p.add_argument('--steps', type=int, help=f'number of training steps (default: {defaults.num_steps})')
+    p.add_argument('--seed', type=int, help=f'random seed (default: {defaults.seed})')
+    p.add_argument('--n-embd', type=int, help=f'embedding dimension (default: {defaults.n_embd})')
+    p.add_argument('--n-head', type=int, help=f'number of attention heads (default: {defaults.n_head})')
+    p.add_argument('--n-layer', type=int, help=f'number of layers (default: {defaults.n_layer})')
+    p.add_argument('--block-size', type=int, help=f'maximum sequence length (default: {defaults.block_size})')
+    p.add_argument('--learning-rate', type=float, help=f'Adam learning rate (default: {defaults.learning_rate})')
+    p.add_argument('--beta1', type=float, help=f'Adam beta1 (default: {defaults.beta1})')
+    p.add_argument('--beta2', type=float, help=f'Adam beta2 (default: {defaults.beta2})')
+    p.add_argument('--temperature', type=float, help=f'sampling temperature (default: {defaults.temperature})')
+    p.add_argument('--samples', type=int, default=20, help='number of samples to print after training (default: 20)')
+    p.add_argument('--engine', choices=ENGINE_NAMES, default='original',
+                   help='original: one Value per number (default); efficient: same math, whole vectors')
+    p.add_argument('--save', metavar='PATH', help='write the state (JSON) after training')
+    p.add_argument('--load', metavar='PATH', help='continue from a saved state (its settings and documents)')
+    p.add_argument('--log', metavar='PATH', help='write a CSV of every step: step,loss,learning_rate')
+    return p
+
+
+def make_trainer(args):
+    given = {flag: getattr(args, flag) for flag in HYPERPARAMETERS if getattr(args, flag) is not None}
+    if args.load:
+        fixed = sorted(set(given) - CHANGEABLE_ON_LOAD)
+        if fixed:
+            raise MicrogptError(f'--{fixed[0].replace("_", "-")} cannot change when continuing with --load '
+                                f'(only --steps and --temperature can)')
+        try:
+            with open(args.load, encoding='utf-8') as f:
+                state = json.load(f)
+        except OSError as e:
+            raise StateError(f'{args.load}: cannot be read ({e.strerror})') from None
+        except ValueError as e:
+            raise StateError(f'{args.load}: not a JSON state ({e})') from None
+        trainer = Trainer.from_state(state, engine=args.engine)
+        if 'steps' in given:
+            trainer.set_num_steps(given['steps'])
+        if 'temperature' in given:
+            trainer.config = trainer.config.replace(temperature=given['temperature'])
+        return trainer
+    config = Config(**{HYPERPARAMETERS[flag]: value for flag, value in given.items()}).validate()
+    docs = read_documents(args.input)
+    return Trainer(config, docs, engine=args.engine)
+
+
+def run(args, out):
+    if args.samples < 0:
+        raise MicrogptError(f'--samples must be 0 or more, got {args.samples}')
+    trainer = make_trainer(args)
+    cfg = trainer.config
+    log = open(args.log, 'w', encoding='utf-8', newline='\n') if args.log else None
+    try:
+        out.write(f"num docs: {len(trainer.docs)}\n")
+        out.write(f"vocab size: {trainer.vocab_size}\n")
+        out.write(f"num params: {trainer.num_params}\n")
+        if log:
+            log.write(LOG_HEADER + '\n')
+        while not trainer.done:
+            result = trainer.step()
+            out.write(f"step {result.step:4d} / {cfg.num_steps:4d} | loss {result.loss:.4f}\n")
+            if log:
+                log.write(format_log_row(result) + '\n')
+    finally:
+        if log:
+            log.close()
+    if args.save:
+        with open(args.save, 'w', encoding='utf-8') as f:
+            json.dump(trainer.export_state(), f)
+    out.write("\n--- inference (new, hallucinated names) ---\n")
+    for i, sample in enumerate(trainer.sample(args.samples, cfg.temperature)):
+        out.write(f"sample {i+1:2d}: {sample}\n")
+
+
+def main(argv=None):
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        run(args, sys.stdout)
+    except UsageError as e:
+        print(f'microgpt: {e} (see --help)', file=sys.stderr)
+        return 2
+    except MicrogptError as e:
+        print(f'microgpt: {e}', file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f'microgpt: {e.filename or ""}: {e.strerror}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print('microgpt: interrupted', file=sys.stderr)
+        return 130
+    return 0
