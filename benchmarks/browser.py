@@ -1,0 +1,136 @@
+"""Speed of the page in headless Chromium: prints figures (not a test).
+
+    python benchmarks/browser.py [--steps N] [--long-task-seconds S]
+
+Prints: seconds from navigation to ready (Train enabled); for each engine, ms/step of the page's training
+loop and of a bare Pyodide worker running the same engine in the same browser, and their ratio; the
+longest main-thread task while the page trains for S seconds.
+"""
+import argparse
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'tests'))
+
+import build  # noqa: E402
+from browser import launch  # noqa: E402
+
+# A bare module worker: Pyodide and the microgpt files from dist/, nothing else; times `steps` steps.
+BARE_WORKER = """
+import { loadPyodide } from "../pyodide/pyodide.mjs";
+onmessage = async ({ data }) => {
+  const pyodide = await loadPyodide({ indexURL: new URL("../pyodide/", import.meta.url).href });
+  const files = await (await fetch("../py/files.json")).json();
+  pyodide.FS.mkdirTree("/py/microgpt");
+  for (const f of files) pyodide.FS.writeFile("/py/" + f, await (await fetch("../py/" + f)).text());
+  const docs = await (await fetch("../data/names.txt")).text();
+  pyodide.globals.set("docs_text", docs);
+  pyodide.globals.set("engine", data.engine);
+  pyodide.globals.set("steps", data.steps);
+  const ms = pyodide.runPython(`
+import sys, time
+sys.path.insert(0, "/py")
+from microgpt import Config, Trainer, parse_documents
+t = Trainer(Config(num_steps=max(1000, steps)), parse_documents(docs_text), engine=engine)
+t.step()  # warm-up
+start = time.perf_counter()
+for _ in range(steps):
+    t.step()
+(time.perf_counter() - start) * 1000 / steps
+`);
+  postMessage(ms);
+};
+"""
+BARE_PAGE = """<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>bare</title>
+<script type="module">
+window.runBare = (engine, steps) => new Promise((resolve) => {
+  const w = new Worker("./bare_worker.mjs", { type: "module" });
+  w.onmessage = (e) => { resolve(e.data); w.terminate(); };
+  w.postMessage({ engine, steps });
+});
+</script>"""
+
+LONG_TASKS = """
+window.__longest = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
+}).observe({ type: "longtask", buffered: true });
+"""
+
+
+def status_step(page):
+    text = page.get_by_role('status').first.inner_text()
+    match = re.search(r'step (\d+) / (\d+)', text)
+    return int(match.group(1)) if match else 0
+
+
+def page_ms_per_step(page, engine, steps):
+    """Reset with `steps` steps on the given engine, press Train, time the steps between 10% and the end."""
+    page.get_by_label('Engine').select_option(index=0 if engine == 'original' else 1)
+    page.get_by_label('Steps', exact=True).fill(str(steps))
+    page.get_by_role('button', name='Reset').click()
+    page.get_by_role('button', name='Train').click()
+    first = max(1, steps // 10)
+    while status_step(page) < first:
+        time.sleep(0.02)
+    s0, t0 = status_step(page), time.perf_counter()
+    while status_step(page) < steps:
+        time.sleep(0.02)
+    return (time.perf_counter() - t0) * 1000 / (steps - s0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--steps', type=int, default=200, help='steps for the original engine (efficient: 10x)')
+    parser.add_argument('--long-task-seconds', type=float, default=20.0)
+    args = parser.parse_args()
+    dist = build.build()
+    server = build.make_server(dist, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = 'http://127.0.0.1:%d/' % server.server_address[1]
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page()
+        page.route('**/__bench/bare.html', lambda r: r.fulfill(body=BARE_PAGE, content_type='text/html'))
+        page.route('**/__bench/bare_worker.mjs', lambda r: r.fulfill(body=BARE_WORKER, content_type='text/javascript'))
+        page.add_init_script(LONG_TASKS)
+        t0 = time.perf_counter()
+        page.goto(url)
+        page.get_by_role('button', name='Train').wait_for(state='visible')
+        page.wait_for_function("() => { const b = [...document.querySelectorAll('button')]"
+                               ".find(b => b.textContent.trim() === 'Train'); return b && !b.disabled; }",
+                               timeout=120_000)
+        ready = time.perf_counter() - t0
+        print(f'navigation to ready: {ready:.2f} s')
+        results = {}
+        for engine, steps in (('original', args.steps), ('efficient', args.steps * 10)):
+            results[engine] = page_ms_per_step(page, engine, steps)
+        # longest main-thread task while training (efficient engine: the most messages per second)
+        page.evaluate('window.__longest = 0')
+        page.get_by_label('Steps', exact=True).fill('100000')
+        page.get_by_role('button', name='Reset').click()
+        page.get_by_role('button', name='Train').click()
+        time.sleep(args.long_task_seconds)
+        page.get_by_role('button', name='Pause').click()
+        longest = page.evaluate('window.__longest')
+        bare_page = browser.new_page()
+        bare_page.goto(url + '__bench/bare.html')
+        bare = {engine: bare_page.evaluate('([e, n]) => runBare(e, n)', [engine, steps])
+                for engine, steps in (('original', args.steps), ('efficient', args.steps * 10))}
+        browser.close()
+    server.shutdown()
+    print(f"{'engine':<10} {'page ms/step':>13} {'bare worker ms/step':>20} {'page/bare':>10}")
+    for engine in ('original', 'efficient'):
+        print(f'{engine:<10} {results[engine]:>13.2f} {bare[engine]:>20.2f} {results[engine] / bare[engine]:>10.3f}')
+    print(f"efficient speed-up in the page: {results['original'] / results['efficient']:.1f}x")
+    print(f'longest main-thread task during {args.long_task_seconds:.0f} s of training: {longest:.0f} ms')
+
+
+if __name__ == '__main__':
+    main()
