@@ -12,7 +12,9 @@ LIMITS = {
     'block_size': 128,
     'num_steps': 1_000_000,
 }
-MAX_LAYER_PARAMS = 1_000_000  # parameters in wpe and the transformer layers (the vocabulary adds wte and lm_head)
+# A step's graph grows with the parameters in the layers times the positions trained: cap that product.
+MAX_LAYER_PARAMS = 300_000  # parameters in wpe and the transformer layers (the vocabulary adds wte and lm_head)
+MAX_STEP_WORK = 5_000_000  # layer parameters x block_size
 MAX_SEED = 2**32 - 1
 
 
@@ -72,6 +74,10 @@ class Config:
         if layer_params > MAX_LAYER_PARAMS:
             raise ConfigError('n_embd', f'model too large: {layer_params:,} parameters in the layers '
                                         f'(limit {MAX_LAYER_PARAMS:,}); use fewer layers or a smaller embedding')
+        if layer_params * self.block_size > MAX_STEP_WORK:
+            raise ConfigError('block_size', f'too long for this model size: {layer_params:,} layer parameters x '
+                                            f'block_size {self.block_size} exceeds {MAX_STEP_WORK:,}; '
+                                            f'use a smaller block size or model')
         return self
 
 
