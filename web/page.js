@@ -1,0 +1,75 @@
+// The two browser APIs the MicroPython side (main.py) reaches through `js`: the uPlot loss chart, and saving
+// a text file. Everything else (controls, training, errors) is in main.py and worker.py.
+"use strict";
+
+(() => {
+  const steps = [], losses = [], smoothed = [];
+  const BETA = 0.98;  // exponential moving average, bias-corrected, for the smoothed line
+  let ema = 0, maxStep = 1, plot = null, pending = false;
+
+  function create() {
+    const el = document.getElementById("chart");
+    if (!el || plot) return;
+    const height = () => Math.max(220, Math.min(320, Math.round(el.clientWidth * 0.42)));
+    plot = new uPlot({
+      width: el.clientWidth, height: height(),
+      scales: { x: { time: false, range: () => [0, maxStep] }, y: { range: (u, lo, hi) => [0, Math.max(1, hi * 1.05)] } },
+      axes: [
+        { label: "step", stroke: "#475569", grid: { stroke: "#eef2f7" } },
+        { label: "loss", stroke: "#475569", grid: { stroke: "#eef2f7" }, size: 48 },
+      ],
+      series: [
+        { label: "step" },
+        { label: "loss", stroke: "rgba(79, 70, 229, 0.28)", width: 1, points: { show: false } },
+        { label: "smoothed", stroke: "#4338ca", width: 2.5, points: { show: false } },
+      ],
+      cursor: { drag: { x: false, y: false } },
+      legend: { live: true },
+    }, [steps, losses, smoothed], el);
+    new ResizeObserver(() => plot.setSize({ width: el.clientWidth, height: height() })).observe(el);
+  }
+
+  function redraw() {
+    pending = false;
+    if (plot) plot.setData([steps, losses, smoothed]);
+  }
+
+  window.lossChart = {
+    // start over (a new model); `total` is the number of steps planned, for the x axis
+    reset(total) {
+      steps.length = losses.length = smoothed.length = 0;
+      ema = 0;
+      maxStep = Math.max(1, total);
+      create();
+      redraw();
+    },
+    setTotal(total) {
+      maxStep = Math.max(1, total);
+      if (plot) plot.redraw(true, false);
+    },
+    // losses of steps first, first+1, ... as a JSON array (redrawn at the next animation frame)
+    append(first, lossesJson) {
+      const values = JSON.parse(lossesJson);
+      for (let i = 0; i < values.length; i++) {
+        const loss = values[i];
+        steps.push(first + i);
+        losses.push(loss);
+        ema = BETA * ema + (1 - BETA) * loss;
+        smoothed.push(ema / (1 - Math.pow(BETA, steps.length)));
+      }
+      if (!pending) { pending = true; requestAnimationFrame(redraw); }
+    },
+  };
+
+  // Save text as a file: the browser's download of a Blob (no request leaves the page).
+  window.saveText = (filename, text, type) => {
+    const url = URL.createObjectURL(new Blob([text], { type: type || "text/plain" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = filename;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  };
+})();
