@@ -42,6 +42,9 @@ def build_parser():
     p.add_argument('--beta1', type=float, help=f'Adam beta1 (default: {defaults.beta1})')
     p.add_argument('--beta2', type=float, help=f'Adam beta2 (default: {defaults.beta2})')
     p.add_argument('--temperature', type=float, help=f'sampling temperature (default: {defaults.temperature})')
+    p.add_argument('--stop-at', type=int, metavar='N',
+                   help='stop after step N (the learning rate still decays over all the steps): '
+                        'with --save, a run to continue later with --load')
     p.add_argument('--samples', type=int, default=20, help='number of samples to print after training (default: 20)')
     p.add_argument('--engine', choices=ENGINE_NAMES, default='original',
                    help='original: one Value per number (default); efficient: same math, whole vectors')
@@ -81,6 +84,10 @@ def run(args, out):
         raise MicrogptError(f'--samples must be 0 or more, got {args.samples}')
     trainer = make_trainer(args)
     cfg = trainer.config
+    stop_at = cfg.num_steps if args.stop_at is None else args.stop_at
+    if not trainer.step_count <= stop_at <= cfg.num_steps:
+        raise MicrogptError(f'--stop-at must be between the steps done ({trainer.step_count}) '
+                            f'and the total steps ({cfg.num_steps}), got {stop_at}')
     log = open(args.log, 'w', encoding='utf-8', newline='\n') if args.log else None
     try:
         out.write(f"num docs: {len(trainer.docs)}\n")
@@ -88,7 +95,7 @@ def run(args, out):
         out.write(f"num params: {trainer.num_params}\n")
         if log:
             log.write(LOG_HEADER + '\n')
-        while not trainer.done:
+        while trainer.step_count < stop_at:
             result = trainer.step()
             out.write(f"step {result.step:4d} / {cfg.num_steps:4d} | loss {result.loss:.4f}\n")
             if log:

@@ -127,12 +127,16 @@ def api_run(docs, num_steps, stop_at=None):
 
 
 def test_load_continues_a_saved_run_exactly(words_file, tmp_path):
-    # a run saved at step 10 of 20 (the learning rate decays over 20), continued with --load to 20, prints the
+    # a run stopped and saved at step 10 of 20 (--stop-at 10: the learning rate decays over 20), continued with
+    # --load to 20, prints the
     # uninterrupted 20-step run's step lines 11-20 and samples, and saves the same final state
     docs = R.WORDS['common']
     half = tmp_path / 'half.json'
-    half.write_text(json.dumps(api_run(docs, 20, stop_at=10).export_state()), encoding='utf-8')
     flags = ['--input', words_file('common'), *R.cli_flags(dict(SAVE_CONFIG, num_steps=20))]
+    first_half = R.run_cli(*flags, '--stop-at', 10, '--samples', 0, '--save', half)
+    assert first_half.returncode == 0, first_half.stderr
+    assert json.loads(half.read_text(encoding='utf-8')) == json.loads(json.dumps(
+        api_run(docs, 20, stop_at=10).export_state()))
     whole = R.start_cli(*flags, '--save', tmp_path / 'whole.json')
     continued = R.start_cli('--load', half, '--save', tmp_path / 'continued.json')
     whole_out, continued_out = finish_cli(whole), finish_cli(continued)
@@ -221,6 +225,7 @@ ERRORS = {
     'load damaged state': (lambda p: ['--load', p / 'damaged.json'], 'should be'),
     'n_embd with load': (lambda p: ['--load', p / 'state.json', '--n-embd', 32], '--n-embd cannot change'),
     'seed with load': (lambda p: ['--load', p / 'state.json', '--seed', 1], '--seed cannot change'),
+    'stop-at past the steps': (lambda p: ['--input', p / 'ok.txt', '--steps', 5, '--stop-at', 6], '--stop-at'),
     'load fewer steps than trained': (lambda p: ['--load', p / 'state.json', '--steps', 1], 'num_steps'),
 }
 
