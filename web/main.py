@@ -23,6 +23,19 @@ FIELDS = [('n_embd', 'Embedding size'), ('n_head', 'Heads'), ('n_layer', 'Layers
 LABELS = dict(FIELDS)
 
 
+def on(event_type, selector):
+    """Register an async handler for a DOM event, run as an asyncio task.
+
+    (MicroPython's asyncio.Lock only hands over between asyncio tasks: a coroutine that a JS event runs
+    directly can hang the page while it waits for the lock.)"""
+    def decorator(handler):
+        def start_task(event):
+            asyncio.create_task(handler(event))
+        when(event_type, selector)(start_task)
+        return handler
+    return decorator
+
+
 def el(id_):
     return document.getElementById(id_)
 
@@ -112,6 +125,8 @@ def update_status():
     step, total = m['step'], m['num_steps']
     if S.running and not m['done']:
         state = 'training'
+    elif S.loop_alive and not m['done']:
+        state = 'pausing…'
     elif m['done']:
         state = 'done'
     elif step:
@@ -181,7 +196,7 @@ def show_description(d):
         S.errors[field] = d['error']
         set_text('err-' + field, d['error'])
         el(field).setAttribute('aria-invalid', 'true')
-        show_alert(LABELS[field] + ': ' + d['error'], 'settings')
+        show_alert(LABELS[field] + ': ' + (d.get('rule') or d['error']), 'settings')
         set_text('params', '–')
     else:
         clear_alert('settings')
@@ -197,11 +212,11 @@ def show_description(d):
     update_buttons()
 
 
-def field_error(field, message):
-    S.errors[field] = message
-    set_text('err-' + field, message)
+def field_error(field, d):
+    S.errors[field] = d['error']
+    set_text('err-' + field, d['error'])
     el(field).setAttribute('aria-invalid', 'true')
-    show_alert(LABELS[field] + ': ' + message, 'settings')
+    show_alert(LABELS[field] + ': ' + (d.get('rule') or d['error']), 'settings')
     update_buttons()
 
 
@@ -283,7 +298,7 @@ async def apply_settings_locked():
     if wanted['num_steps'] != current['num_steps']:
         info = await call('set_num_steps', wanted['num_steps'])
         if 'error' in info:
-            field_error('num_steps', info['error'])
+            field_error('num_steps', info)
             return False
         S.model = info
         S.marks = []
@@ -315,7 +330,10 @@ async def refresh_samples_locked():
     t = el('temperature').value
     r = await call('sample', SAMPLES, t)
     if 'error' in r:
-        field_error('temperature', r['error']) if r.get('field') == 'temperature' else show_alert(r['error'])
+        if r.get('field') == 'temperature':
+            field_error('temperature', r)
+        else:
+            show_alert(r['error'])
         return
     if S.model is not None and r['gen'] == S.model['gen']:
         show_samples(r['samples'], r['temperature'], S.model['step'])
@@ -354,7 +372,7 @@ async def wait_ready():
         await ready_event.wait()
 
 
-@when('click', '#train')
+@on('click', '#train')
 async def on_train(event):
     await wait_ready()
     if S.running:
@@ -375,14 +393,14 @@ async def on_train(event):
         asyncio.create_task(training_loop())
 
 
-@when('click', '#pause')
-def on_pause(event):
+@on('click', '#pause')
+async def on_pause(event):
     S.running = False
     update_status()
     update_buttons()
 
 
-@when('click', '#step')
+@on('click', '#step')
 async def on_step(event):
     await wait_ready()
     if S.running:
@@ -399,10 +417,11 @@ async def on_step(event):
         S.elapsed += (now() - t) / 1000
         S.marks = []
         take_steps(r, now())
-        await refresh_samples_locked()
+        if S.model['done'] or now() - S.last_sample > SAMPLE_EVERY_MS:
+            await refresh_samples_locked()
 
 
-@when('click', '#reset')
+@on('click', '#reset')
 async def on_reset(event):
     await wait_ready()
     S.running = False
@@ -411,7 +430,7 @@ async def on_reset(event):
         await reset_model_locked()
 
 
-@when('click', '#generate')
+@on('click', '#generate')
 async def on_generate(event):
     await wait_ready()
     async with lock:
@@ -419,7 +438,7 @@ async def on_generate(event):
             await refresh_samples_locked()
 
 
-@when('click', '#download')
+@on('click', '#download')
 async def on_download(event):
     await wait_ready()
     async with lock:
@@ -427,7 +446,7 @@ async def on_download(event):
     window.saveText('microgpt-log.csv', text, 'text/csv')
 
 
-@when('click', '#verify')
+@on('click', '#verify')
 async def on_verify(event):
     await wait_ready()
     set_text('verify-result', 'Running %d steps on both engines…' % VERIFY_STEPS)
@@ -468,11 +487,11 @@ async def on_setting_change(event):
 
 
 for _name, _ in FIELDS:
-    when('input', '#' + _name)(on_setting_input)
-    when('change', '#' + _name)(on_setting_change)
+    on('input', '#' + _name)(on_setting_input)
+    on('change', '#' + _name)(on_setting_change)
 
 
-@when('change', '#engine')
+@on('change', '#engine')
 async def on_engine(event):
     await wait_ready()
     async with lock:
@@ -559,7 +578,7 @@ async def load_file_locked(file):
     return await adopt_staged_locked(info, 'custom', 'Your file: ' + name)
 
 
-@when('change', '#dataset')
+@on('change', '#dataset')
 async def on_dataset(event):
     await wait_ready()
     choice = el('dataset').value
@@ -570,7 +589,7 @@ async def on_dataset(event):
         await load_preset_locked(choice)
 
 
-@when('change', '#upload')
+@on('change', '#upload')
 async def on_upload(event):
     await wait_ready()
     async with lock:
@@ -580,7 +599,7 @@ async def on_upload(event):
         el('upload').value = ''
 
 
-@when('click', '#use-paste')
+@on('click', '#use-paste')
 async def on_paste(event):
     await wait_ready()
     async with lock:

@@ -40,8 +40,8 @@ def _json(obj):
 
 
 def _error(exc):
-    field = getattr(exc, 'field', None)
-    return {'error': str(exc), 'field': field}
+    """The engine's message (str of a MicrogptError); for a ConfigError also its field and rule."""
+    return {'error': str(exc), 'field': getattr(exc, 'field', None), 'rule': getattr(exc, 'rule', None)}
 
 
 def _fields(settings):
@@ -76,7 +76,14 @@ def _model_info():
 def _dataset_info(docs, source):
     uchars = sorted(set(''.join(docs)))
     return {'source': source, 'documents': len(docs), 'vocab_size': len(uchars) + 1,
-            'chars': ''.join(uchars), 'examples': docs[:6], 'longest': max(len(d) for d in docs)}
+            'chars': ''.join(uchars), 'examples': _examples(docs, 8), 'longest': max(len(d) for d in docs)}
+
+
+def _examples(docs, count):
+    """A few documents spread over the file (a sorted list would otherwise show only its 'a's)."""
+    if len(docs) <= count:
+        return list(docs)
+    return [docs[i * len(docs) // count + len(docs) // (2 * count)] for i in range(count)]
 
 
 # -- exported to the page -------------------------------------------------------------------------------
