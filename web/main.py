@@ -245,7 +245,7 @@ def new_model(info):
     S.elapsed = 0.0
     S.marks = []
     S.last_loss = None
-    S.last_sample = 0.0
+    S.last_sample = -1e9  # the first steps show samples at once
     window.lossChart.reset(info['num_steps'])
     el('samples').textContent = ''
     set_text('samples-note', 'A new model: press Train or Generate to see what it invents.')

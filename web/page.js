@@ -5,7 +5,8 @@
 (() => {
   const steps = [], losses = [], smoothed = [];
   const BETA = 0.98;  // exponential moving average, bias-corrected, for the smoothed line
-  let ema = 0, maxStep = 1, plot = null, pending = false;
+  const MIN_REDRAW_MS = 200;  // a long run has many points: redraw a few times a second at most
+  let ema = 0, maxStep = 1, plot = null, pending = false, lastDraw = 0;
 
   function create() {
     const el = document.getElementById("chart");
@@ -31,7 +32,15 @@
 
   function redraw() {
     pending = false;
+    lastDraw = performance.now();
     if (plot) plot.setData([steps, losses, smoothed]);
+  }
+
+  function scheduleRedraw() {
+    if (pending) return;
+    pending = true;
+    const wait = Math.max(0, MIN_REDRAW_MS - (performance.now() - lastDraw));
+    setTimeout(() => requestAnimationFrame(redraw), wait);
   }
 
   window.lossChart = {
@@ -57,7 +66,7 @@
         ema = BETA * ema + (1 - BETA) * loss;
         smoothed.push(ema / (1 - Math.pow(BETA, steps.length)));
       }
-      if (!pending) { pending = true; requestAnimationFrame(redraw); }
+      scheduleRedraw();
     },
   };
 
