@@ -252,6 +252,23 @@ def test_uploaded_word_list_trains_and_samples_use_its_letters(ui):
     assert 'abc.txt' in ui.page.get_by_label('Dataset').locator('option:checked').inner_text()
 
 
+def test_pasted_words_become_the_dataset(ui):
+    ui.page.locator('summary', has_text='Paste').click()
+    ui.page.get_by_label('Words to train on').fill('xyz\n  zyx \n\nyyz\n')
+    ui.button('Use pasted text').click()
+    expect(ui.page.locator('#data-summary')).to_contain_text('pasted text · 3 documents · vocabulary 4')
+    expect(ui.page.get_by_label('Dataset').locator('option:checked')).to_have_text('Pasted text')
+    expect(ui.page.locator('#params')).to_have_text(f'{count_params(Config(), 4):,}')
+    ui.wait_status(0, 1000)
+    ui.step()
+    ui.page.get_by_label('Dataset').select_option('names')  # back to a preset (asks: dismissed, then accepted)
+    expect(ui.page.get_by_label('Dataset').locator('option:checked')).to_have_text('Pasted text')
+    ui.answer_dialogs = True
+    ui.page.get_by_label('Dataset').select_option('names')
+    expect(ui.page.locator('#data-summary')).to_contain_text('8,403 documents')
+    ui.wait_status(0, 1000)
+
+
 def test_presets_and_long_documents(ui):
     ui.page.get_by_label('Dataset').select_option('states')
     expect(ui.page.locator('#data-summary')).to_contain_text('50 documents')

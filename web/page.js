@@ -14,20 +14,27 @@
     const height = () => Math.max(220, Math.min(320, Math.round(el.clientWidth * 0.42)));
     plot = new uPlot({
       width: el.clientWidth, height: height(),
-      scales: { x: { time: false, range: () => [0, maxStep] }, y: { range: (u, lo, hi) => [0, Math.max(1, hi * 1.05)] } },
+      scales: { x: { time: false, range: () => [0, xMax()] }, y: { range: (u, lo, hi) => [0, Math.max(1, hi * 1.05)] } },
       axes: [
         { label: "step", stroke: "#475569", grid: { stroke: "#eef2f7" } },
         { label: "loss", stroke: "#475569", grid: { stroke: "#eef2f7" }, size: 48 },
       ],
       series: [
         { label: "step" },
-        { label: "loss", stroke: "rgba(79, 70, 229, 0.28)", width: 1, points: { show: false } },
+        { label: "loss", stroke: "rgba(100, 116, 139, 0.35)", width: 1, points: { show: false } },
         { label: "smoothed", stroke: "#4338ca", width: 2.5, points: { show: false } },
       ],
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
     }, [steps, losses, smoothed], el);
     new ResizeObserver(() => plot.setSize({ width: el.clientWidth, height: height() })).observe(el);
+  }
+
+  // the whole run on the x axis; a long one (over 5,000 steps) widens as it goes, so early steps stay visible
+  function xMax() {
+    if (maxStep <= 5000) return maxStep;
+    const last = steps.length ? steps[steps.length - 1] : 0;
+    return Math.min(maxStep, Math.max(5000, Math.ceil(last * 1.5)));
   }
 
   function redraw() {
