@@ -223,6 +223,8 @@ def test_invalid_setting_shows_the_engine_message_and_cannot_train(ui):
     expect(ui.page.locator(f'#err-{e.value.field}')).to_have_text(str(e.value))
     expect(ui.alert).to_contain_text(e.value.rule)
     assert ui.field('Embedding size').get_attribute('aria-invalid') == 'true'
+    assert ui.field('Heads').get_attribute('aria-invalid') == 'true'  # the rule names n_head too
+    assert ui.field('Layers').get_attribute('aria-invalid') is None
     assert ui.button('Train').is_disabled() and ui.button('Step').is_disabled()
     ui.button('Train').click(force=True)
     ui.page.wait_for_timeout(500)

@@ -183,6 +183,17 @@ def show_dataset(info):
         box.appendChild(span)
 
 
+def mentions(text, name):
+    i = text.find(name)
+    while i >= 0:
+        before = text[i - 1] if i else ' '
+        after = text[i + len(name)] if i + len(name) < len(text) else ' '
+        if not (before.isalpha() or before == '_') and not (after.isalpha() or after == '_'):
+            return True
+        i = text.find(name, i + 1)
+    return False
+
+
 def show_description(d):
     """Parameter count and truncation note from describe(); field errors when the settings are invalid."""
     for name, _ in FIELDS:
@@ -195,7 +206,9 @@ def show_description(d):
             field = 'n_embd'
         S.errors[field] = d['error']
         set_text('err-' + field, d['error'])
-        el(field).setAttribute('aria-invalid', 'true')
+        for name, _ in FIELDS:  # the setting named, and any other the rule mentions (n_head in n_embd's)
+            if name == field or mentions(d.get('rule') or '', name):
+                el(name).setAttribute('aria-invalid', 'true')
         show_alert(LABELS[field] + ': ' + (d.get('rule') or d['error']), 'settings')
         set_text('params', '–')
     else:
