@@ -140,6 +140,8 @@ def update_status():
     set_text('stat-loss', '–' if S.last_loss is None else '%.4f' % S.last_loss)
     set_text('stat-elapsed', clock(S.elapsed))
     rate = steps_per_second()
+    if rate is None and not S.running and S.elapsed > 0.5 and step:
+        rate = step / S.elapsed  # paused or done: the average so far
     if rate is None:
         set_text('stat-rate', '–')
         set_text('stat-eta', '–' if not m['done'] else '0:00')
