@@ -97,8 +97,8 @@ def main():
     with sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page()
-        page.route('**/__bench/bare.html', lambda r: r.fulfill(body=BARE_PAGE, content_type='text/html'))
-        page.route('**/__bench/bare_worker.mjs', lambda r: r.fulfill(body=BARE_WORKER, content_type='text/javascript'))
+        page.context.route('**/__bench/bare.html', lambda r: r.fulfill(body=BARE_PAGE, content_type='text/html'))
+        page.context.route('**/__bench/bare_worker.mjs', lambda r: r.fulfill(body=BARE_WORKER, content_type='text/javascript'))
         page.add_init_script(LONG_TASKS)
         t0 = time.perf_counter()
         page.goto(url)
@@ -119,7 +119,7 @@ def main():
         time.sleep(args.long_task_seconds)
         page.get_by_role('button', name='Pause').click()
         longest = page.evaluate('window.__longest')
-        bare_page = browser.new_page()
+        bare_page = page.context.new_page()
         bare_page.goto(url + '__bench/bare.html')
         bare = {engine: bare_page.evaluate('([e, n]) => runBare(e, n)', [engine, steps])
                 for engine, steps in (('original', args.steps), ('efficient', args.steps * 10))}

@@ -3,7 +3,6 @@
 Uses conftest.py's `site_url` (dist/ built and served on localhost) and `browser` fixtures. Small settings
 (20 steps) keep every test to a few seconds; loading the page takes about 3 s.
 """
-import importlib.util
 import re
 from urllib.parse import urlsplit
 
@@ -11,12 +10,10 @@ import pytest
 
 from microgpt import Config, ConfigError, count_params
 
-playwright_api = pytest.importorskip('playwright.sync_api')
-expect = playwright_api.expect
+from playwright.sync_api import expect
 
 LOAD_TIMEOUT = 60_000
 STEP_TIMEOUT = 30_000
-HAS_EFFICIENT = importlib.util.find_spec('microgpt.efficient') is not None
 
 
 class Page:
@@ -344,7 +341,6 @@ def test_changing_dataset_after_training_asks_first(ui):
 
 
 # -- engines and samples -----------------------------------------------------------------------------------
-@pytest.mark.skipif(not HAS_EFFICIENT, reason='microgpt/efficient.py is not there yet')
 def test_engine_switch_keeps_the_model_and_verify_reports_identical(ui, tmp_path):
     ui.fresh(20)
     ui.step(2)
