@@ -364,11 +364,8 @@ def test_verify_runs_from_the_current_state(ui):
     ui.step(2)
     ui.button('Verify').click()
     result = ui.page.locator('#verify-result')
-    if HAS_EFFICIENT:
-        expect(result).to_contain_text('Identical', timeout=STEP_TIMEOUT)
-        expect(result).to_contain_text('from step 2')
-    else:
-        expect(ui.alert).to_contain_text('efficient engine is not available', timeout=STEP_TIMEOUT)
+    expect(result).to_contain_text('Identical', timeout=STEP_TIMEOUT)
+    expect(result).to_contain_text('from step 2')
     ui.wait_status(2, 20)  # verifying trains copies, not the model
     ui.step()
 
