@@ -40,10 +40,11 @@ def sample_lines(stdout):
 
 
 # -- the same stdout as the reference --------------------------------------------------------------------------
+@pytest.mark.parametrize('engine', ['original', 'efficient'])
 @pytest.mark.parametrize('name', list(R.CASES))
-def test_stdout_equals_the_reference(name, words_file, tmp_path):
+def test_stdout_equals_the_reference(name, engine, words_file, tmp_path):
     case = R.CASES[name]
-    flags = ['--input', words_file(case['words']), *R.cli_flags(case['config'])]
+    flags = ['--input', words_file(case['words']), *R.cli_flags(case['config']), '--engine', engine]
     cli = R.start_cli(*flags)  # runs while the reference runs (first time in this session)
     expected, losses, exact = R.expected_stdout_and_losses(name)
     out = finish_cli(cli)
