@@ -1,0 +1,380 @@
+"""The efficient engine: the gist's GPT on whole vectors, bit for bit the same as the original engine.
+
+The original engine builds one `Value` per number and lets `Value.backward` apply the chain rule node by
+node. This engine keeps plain lists of floats and writes each backward pass by hand (embedding sum,
+rmsnorm, q/k/v projections, causal multi-head attention over the KV cache, softmax + cross-entropy,
+ReLU MLP, residuals, lm_head), then runs Adam over flat lists. It is about 20x faster, and it gives
+exactly the same bits: every loss, every weight after every step, every sample. Floating-point
+addition is not associative, so that takes three rules:
+
+1. Same operations. Every float operation is the one a `Value` does: `x / n` is `x * n**-1`,
+   `a - b` is `a + (-b)`, `-y` is `y * -1`, `sqrt` is `** -0.5`, and so on.
+
+2. Same order inside a forward sum. `sum()` of Values adds left to right starting from the int 0.
+   `sum(map(mul, a, b), ZERO)` does the same at C speed: ZERO is a float *subclass*, which turns off
+   sum()'s float fast path (compensated summation since Python 3.12). `math.sumprod` and `math.fsum`
+   round differently and are not used.
+
+3. Same order inside a gradient. `Value.backward` visits nodes in the reverse of a depth-first
+   post-order (a node is listed after all its children, children in the order they were given),
+   and each node adds `local_grad * grad` into each child. A number used by several nodes therefore
+   gets its gradient summed in the reverse of the order in which the depth-first search *finishes*
+   those nodes. Following the search from the loss down gives these orders (each `*_backward`
+   below repeats the one it uses):
+   - the loss sums the positions' losses, so a whole position's graph finishes before the next
+     one's: positions are processed from the last to the first, and a weight's gradient is the
+     sum of one term per position, last position first;
+   - the rows of a linear layer finish in ascending order, so the gradient of its input sums over
+     rows from the last to the first; except lm_head, whose target row is reached first (through
+     probs[target]), and the rows of q, k and v, which finish head by head in the order attention
+     first meets them (see `qkv_finish_order`);
+   - the residual add uses the stream before rmsnorm does: a residual input gets the residual's term
+     first, then rmsnorm's `x * scale` term, then twice the `x * x` term;
+   - in attention and softmax, each weight `e_s / total` is reached before `total`, and position s's
+     terms in ascending s; so they arrive last s first.
+
+Zeros' signs: a node's gradient starts as the int 0, so `0 + (-0.0)` gives `+0.0`. Every gradient
+of a weight is summed here from +0.0 (ZERO), which gives the same bits: after a +0.0 start a sum is
+never -0.0, and adding a zero of either sign to it changes nothing. Intermediate gradients may differ
+from the original's in the sign of a zero, never otherwise: `+` and `*` keep "equal up to the sign of
+a zero", and such a zero can only end in a weight's gradient as a zero term of a sum from +0.0.
+
+ReLU: an inactive unit's gradient is exactly 0.0 times the gradient arriving (so it is 0.0 whenever
+that is finite). Only where a sum's other terms are finite do we skip its zero terms, which changes
+no bit (see `fc1_weight_grad`); inf and nan go the original's way.
+"""
+import math
+from itertools import chain, repeat
+from operator import add, itemgetter, mul, sub, truediv
+
+
+class _Plain(float):
+    """A float that is not exactly `float`: as sum()'s start it makes sum() add plainly, left to right."""
+    __slots__ = ()
+
+
+ZERO = _Plain(0.0)
+
+
+def dot(a, b):
+    """((0 + a0*b0) + a1*b1) + ...: the sum of products the original builds from Values, at C speed."""
+    return sum(map(mul, a, b), ZERO)
+
+
+# -- forward pieces, float for float the original's ------------------------------------------------
+def linear(x, w):
+    return [dot(row, x) for row in w]
+
+
+def rmsnorm(x):
+    """Returns the output and what the backward needs: (out, scale, ms + 1e-5)."""
+    ms = dot(x, x) * len(x) ** -1  # sum(xi * xi) / len(x), and Value's `/ n` is `* n**-1`
+    msp = ms + 1e-5
+    scale = msp ** -0.5
+    return [xi * scale for xi in x], scale, msp
+
+
+def softmax_parts(logits):
+    """exp(logit - max) for each logit, their total and total**-1; the probabilities are e * total**-1."""
+    neg_max = -max(logits)  # max of the data, then `val - max_val` is `val + (-max_val)`
+    exps = list(map(math.exp, map(add, logits, repeat(neg_max))))
+    total = sum(exps, ZERO)
+    return exps, total, total ** -1
+
+
+def relu(h):
+    """max(0, h) (an inactive unit gives 0; 0.0 gives the same products) and its local gradient."""
+    return [hj if hj > 0 else 0.0 for hj in h], [float(hj > 0) for hj in h]
+
+
+def attention_head(q, keys, values, inv_sqrt_hd):
+    """One head at one position: q against every cached key so far (position 0 first)."""
+    logits = [dot(q, k) * inv_sqrt_hd for k in keys]  # `/ head_dim**0.5` is `* (head_dim**0.5)**-1`
+    exps, total, inv = softmax_parts(logits)
+    weights = [e * inv for e in exps]
+    out = [dot(weights, col) for col in zip(*values)]  # sum over positions s = 0, 1, ... of w_s * v_s[j]
+    return out, (exps, total, inv, weights)
+
+
+# -- backward pieces: each returns the gradient of its inputs, summed in the original's order ------
+def input_grad(cols_rev, g):
+    """Gradient of a linear layer's input: for each column m, sum over rows i, LAST row first, of
+    w[i][m] * g[i]. cols_rev: the columns of w with the rows reversed (transpose_rev)."""
+    g_rev = g[::-1]
+    return [dot(col, g_rev) for col in cols_rev]
+
+
+def transpose_rev(w):
+    return list(zip(*w[::-1]))
+
+
+def weight_grad(gs, xs):
+    """Gradient of a linear layer's weights: w[i][m] gets x[m] * g[i] once per position, last position
+    first. gs, xs: the output gradients and inputs at each position, in the order positions are processed."""
+    x_cols = list(zip(*xs))
+    return [[dot(g_col, x_col) for x_col in x_cols] for g_col in zip(*gs)]
+
+
+def fc1_weight_grad(gs, xs):
+    """weight_grad for the first MLP layer, skipping the units ReLU kept inactive at every position.
+
+    Such a unit's gradient is 0.0 times a finite number at each position, so each term of its row is
+    a signed zero when the inputs are finite; a sum from +0.0 of signed zeros is +0.0: the row is zeros.
+    """
+    if not math.isfinite(sum(map(sum, xs), ZERO)):  # an inf or nan input: take every term
+        return weight_grad(gs, xs)
+    x_cols = list(zip(*xs))
+    zeros = [0.0] * len(x_cols)
+    return [[dot(g_col, x_col) for x_col in x_cols] if any(g_col) else zeros[:] for g_col in zip(*gs)]
+
+
+def rmsnorm_backward(x, scale, msp, dout, dx=None):
+    """Gradient of rmsnorm's input x. dx: what x already got from a residual add (that comes first).
+
+    out_k = x_k * scale comes next (the outputs finish in ascending k, so scale's gradient sums last k
+    first), then sq_k = x_k * x_k, which hands x_k the same term twice."""
+    dscale = dot(x[::-1], dout[::-1])
+    # scale = msp**-0.5, msp = ms + 1e-5, ms = sumsq * n**-1, sumsq = sq_0 + sq_1 + ...
+    dsq = len(x) ** -1 * (-0.5 * msp ** -1.5 * dscale)
+    grad = map(mul, repeat(scale), dout)
+    if dx is not None:
+        grad = map(add, dx, grad)
+    sq_terms = list(map(mul, x, repeat(dsq)))
+    return list(map(add, map(add, grad, sq_terms), sq_terms))
+
+
+def relu_backward(mask, da):
+    """h_j gets (1.0 or 0.0) * da_j: 0.0 * inf is nan, as in the original."""
+    return list(map(mul, mask, da))
+
+
+def attention_head_backward(q, keys, values, parts, dout, inv_sqrt_hd, dkeys, dvalues):
+    """Backward of attention_head; returns dq and adds the keys' and values' terms into dkeys, dvalues
+    (one list per position, summed over the positions that used them, last position first).
+
+    Orders: w_s feeds out_0, out_1, ... so it sums last j first; `total` feeds each w_s through its
+    own `total**-1` node, last s first; e_s gets its w_s term before its `total` term; q_j is met by
+    the logits of s = 0, 1, ... so it sums last s first."""
+    exps, total, inv, weights = parts
+    dout_rev = dout[::-1]
+    dw = [dot(v[::-1], dout_rev) for v in values]
+    dinv = list(map(mul, exps, dw))  # w_s = e_s * inv_s
+    dtotal = dot(repeat(-1 * total ** -2), dinv[::-1])  # inv_s = total**-1
+    dexps = [inv * d + dtotal for d in dw]
+    dlogits = [inv_sqrt_hd * (e * d) for e, d in zip(exps, dexps)]  # exp's local gradient is exp itself
+    dlogits_rev = dlogits[::-1]
+    dq = [dot(col, dlogits_rev) for col in zip(*keys[::-1])]
+    for s, (dl, w) in enumerate(zip(dlogits, weights)):
+        dkeys[s] = list(map(add, dkeys[s], map(mul, q, repeat(dl))))
+        dvalues[s] = list(map(add, dvalues[s], map(mul, dout, repeat(w))))
+    return dq
+
+
+def loss_backward(exps, total, inv, target, n):
+    """Gradient of the step's loss (1/n) * sum(-log(probs[target])) wrt one position's logits."""
+    p = exps[target] * inv
+    dp = (1 / p) * -(1 / n)  # log's local gradient is 1/p; the loss hands log(p) the gradient -1 * (1/n)
+    dtotal = -1 * total ** -2 * (exps[target] * dp)  # probs[target] = e * total**-1
+    dlogits = [e * dtotal for e in exps]  # every e_i reaches the loss only through total ...
+    dlogits[target] = exps[target] * (inv * dp + dtotal)  # ... except e_target, which comes first via probs
+    return dlogits
+
+
+def lm_head_input_grad(lm_head, target, dlogits):
+    """Gradient of lm_head's input: probs[target] reaches row `target` first and the total reaches the
+    others in ascending order, so the sum runs over the rows last first, skipping the target, then the target."""
+    others = [i for i in reversed(range(len(lm_head))) if i != target]
+    cols = list(zip(*[lm_head[i] for i in others]))
+    d_others = [dlogits[i] for i in others]
+    d_target = dlogits[target]
+    return [dot(col, d_others) + w * d_target for col, w in zip(cols, lm_head[target])]
+
+
+def qkv_finish_order(n_embd, n_head, first_position):
+    """The order in which the original's depth-first search finishes the rows of q, k and v at one
+    position, as indices into the stacked rows [wq; wk; wv].
+
+    Attention is entered head by head through its first output; the logits meet q_j and k_s[j] for
+    j = 0, 1, ... at s = 0 (so at position 0 each key row right after its query row), the current
+    key only at the last logit s = t, and the current value rows one output at a time."""
+    hd = n_embd // n_head
+    order = []
+    for h in range(n_head):
+        rows = range(h * hd, (h + 1) * hd)
+        if first_position:
+            order += [i for j in rows for i in (j, n_embd + j)]
+        else:
+            order += list(rows) + [n_embd + j for j in rows]
+        order += [2 * n_embd + j for j in rows]
+    return order
+
+
+class _Layer:
+    """What one layer's backward needs from its forward at one position."""
+    __slots__ = ('x_in', 'rms1', 'xn', 'q', 'heads', 'x_attn', 'x_mid', 'rms2', 'xn2', 'mask', 'act')
+
+
+class EfficientEngine:
+    """One training step and next-token probabilities on lists of floats, bit for bit OriginalEngine's."""
+    name = 'efficient'
+
+    def __init__(self, config, weights):
+        self.config = config
+        self._w = {name: [list(row) for row in mat] for name, mat in weights.items()}
+        self._shapes = [(name, len(mat), len(mat[0])) for name, mat in weights.items()]
+        n_params = sum(rows * cols for _, rows, cols in self._shapes)
+        # Let there be Adam, the blessed optimizer and its buffers (flat, in OriginalEngine.params order)
+        self.m = [0.0] * n_params  # first moment buffer
+        self.v = [0.0] * n_params  # second moment buffer
+
+    def weights(self):
+        return {name: [list(row) for row in mat] for name, mat in self._w.items()}
+
+    def new_cache(self):
+        """Keys and values so far, per layer and head (each a list of head-sized slices, one per position)."""
+        cfg = self.config
+        return ([[[] for _ in range(cfg.n_head)] for _ in range(cfg.n_layer)],
+                [[[] for _ in range(cfg.n_head)] for _ in range(cfg.n_layer)])
+
+    # -- forward ---------------------------------------------------------------------------------
+    def _forward(self, token_id, pos_id, keys, values):
+        """The gpt() function at one position: returns (logits, embedding, its rmsnorm, the layers)."""
+        cfg, w = self.config, self._w
+        n_head = cfg.n_head
+        hd = len(w['wte'][0]) // n_head
+        inv_sqrt_hd = (hd ** 0.5) ** -1
+        emb = list(map(add, w['wte'][token_id], w['wpe'][pos_id]))  # joint token and position embedding
+        x, *rms0 = rmsnorm(emb)
+        layers = []
+        for li in range(cfg.n_layer):
+            L = _Layer()
+            L.x_in = x
+            L.xn, *L.rms1 = rmsnorm(x)
+            L.q = linear(L.xn, w[f'layer{li}.attn_wq'])
+            k = linear(L.xn, w[f'layer{li}.attn_wk'])
+            v = linear(L.xn, w[f'layer{li}.attn_wv'])
+            L.heads, L.x_attn = [], []
+            for h in range(n_head):
+                hs = slice(h * hd, (h + 1) * hd)
+                keys[li][h].append(k[hs])
+                values[li][h].append(v[hs])
+                out, parts = attention_head(L.q[hs], keys[li][h], values[li][h], inv_sqrt_hd)
+                L.heads.append(parts)
+                L.x_attn.extend(out)
+            L.x_mid = list(map(add, linear(L.x_attn, w[f'layer{li}.attn_wo']), x))
+            L.xn2, *L.rms2 = rmsnorm(L.x_mid)
+            L.act, L.mask = relu(linear(L.xn2, w[f'layer{li}.mlp_fc1']))
+            x = list(map(add, linear(L.act, w[f'layer{li}.mlp_fc2']), L.x_mid))
+            layers.append(L)
+        return linear(x, w['lm_head']), x, emb, rms0, layers
+
+    def next_token_probs(self, token_id, pos_id, keys, values, temperature):
+        """Probabilities of the next token at a temperature, for sampling."""
+        logits = self._forward(token_id, pos_id, keys, values)[0]
+        exps, _, inv = softmax_parts([z * temperature ** -1 for z in logits])  # `l / temperature`
+        return [e * inv for e in exps]
+
+    # -- training --------------------------------------------------------------------------------
+    def train_step(self, tokens, step, lr_t):
+        """Forward one document, backward, Adam update; returns the loss (a float)."""
+        loss, grads = self.loss_and_grads(tokens)
+        self._adam(list(chain.from_iterable(chain.from_iterable(grads.values()))), step, lr_t)
+        return loss
+
+    def loss_and_grads(self, tokens):
+        """The step's loss and the gradient of every weight (name -> rows), before any update."""
+        cfg = self.config
+        n = min(cfg.block_size, len(tokens) - 1)
+        keys, values = self.new_cache()
+        positions, losses = [], []
+        for pos_id in range(n):
+            logits, *fwd = self._forward(tokens[pos_id], pos_id, keys, values)
+            exps, total, inv = softmax_parts(logits)
+            target = tokens[pos_id + 1]
+            losses.append(math.log(exps[target] * inv) * -1)  # -probs[target].log()
+            positions.append(((exps, total, inv), *fwd))
+        loss = sum(losses, ZERO) * (1 / n)  # (1 / n) * sum(losses)
+        return loss, self._backward(tokens, positions, keys, values)
+
+    def _backward(self, tokens, positions, keys, values):
+        cfg, w = self.config, self._w
+        n_embd, n_head, n_layer = len(w['wte'][0]), cfg.n_head, cfg.n_layer
+        hd = n_embd // n_head
+        inv_sqrt_hd = (hd ** 0.5) ** -1
+        n = len(positions)
+        # views of the weights for the input gradients: columns, rows in backward order
+        cols = {name: transpose_rev(mat) for name, mat in w.items() if name.endswith(('wo', 'fc1', 'fc2'))}
+        qkv = []
+        for li in range(n_layer):
+            stacked = w[f'layer{li}.attn_wq'] + w[f'layer{li}.attn_wk'] + w[f'layer{li}.attn_wv']
+            views = []
+            for first in (False, True):
+                order = qkv_finish_order(n_embd, n_head, first)[::-1]
+                views.append((itemgetter(*order), list(zip(*[stacked[i] for i in order]))))
+            qkv.append(views)
+        dkeys = [[[[0.0] * hd for _ in range(n)] for _ in range(n_head)] for _ in range(n_layer)]
+        dvalues = [[[[0.0] * hd for _ in range(n)] for _ in range(n_head)] for _ in range(n_layer)]
+        seen = {name: ([], []) for name in w if name not in ('wte', 'wpe')}  # output grads, inputs per position
+
+        def record(name, g, x):
+            seen[name][0].append(g)
+            seen[name][1].append(x)
+
+        dwte = [[0.0] * n_embd for _ in w['wte']]
+        dwpe = [[0.0] * n_embd for _ in w['wpe']]
+        for t in reversed(range(n)):  # positions last to first
+            (exps, total, inv), x, emb, rms0, layers = positions[t]
+            target = tokens[t + 1]
+            dlogits = loss_backward(exps, total, inv, target, n)
+            record('lm_head', dlogits, x)
+            dx = lm_head_input_grad(w['lm_head'], target, dlogits)
+            for li in reversed(range(n_layer)):
+                L, p = layers[li], f'layer{li}.'
+                # MLP block: x_out = fc2(relu(fc1(rmsnorm(x_mid)))) + x_mid
+                record(p + 'mlp_fc2', dx, L.act)
+                dh = relu_backward(L.mask, input_grad(cols[p + 'mlp_fc2'], dx))
+                record(p + 'mlp_fc1', dh, L.xn2)
+                dx_mid = rmsnorm_backward(L.x_mid, *L.rms2, input_grad(cols[p + 'mlp_fc1'], dh), dx)
+                # attention block: x_mid = wo(attention(q, k, v of rmsnorm(x_in))) + x_in
+                record(p + 'attn_wo', dx_mid, L.x_attn)
+                dx_attn = input_grad(cols[p + 'attn_wo'], dx_mid)
+                dq = []
+                for h in range(n_head):
+                    hs = slice(h * hd, (h + 1) * hd)
+                    dq += attention_head_backward(L.q[hs], keys[li][h][:t + 1], values[li][h][:t + 1],
+                                                  L.heads[h], dx_attn[hs], inv_sqrt_hd,
+                                                  dkeys[li][h], dvalues[li][h])
+                dk = list(chain.from_iterable(dkeys[li][h][t] for h in range(n_head)))  # complete: later positions are done
+                dv = list(chain.from_iterable(dvalues[li][h][t] for h in range(n_head)))
+                record(p + 'attn_wq', dq, L.xn)
+                record(p + 'attn_wk', dk, L.xn)
+                record(p + 'attn_wv', dv, L.xn)
+                pick, qkv_cols = qkv[li][t == 0]
+                g = pick(dq + dk + dv)
+                dxn = [dot(col, g) for col in qkv_cols]
+                dx = rmsnorm_backward(L.x_in, *L.rms1, dxn, dx_mid)
+            demb = rmsnorm_backward(emb, *rms0, dx)
+            dwte[tokens[t]] = list(map(add, dwte[tokens[t]], demb))  # emb = wte[token] + wpe[pos]
+            dwpe[t] = list(map(add, dwpe[t], demb))
+        grads = {'wte': dwte, 'wpe': dwpe}
+        for name in w:
+            if name in seen:
+                grad_fn = fc1_weight_grad if name.endswith('mlp_fc1') else weight_grad
+                grads[name] = grad_fn(*seen[name])
+        return {name: grads[name] for name in w}  # in the weights' order
+
+    def _adam(self, grads, step, lr_t):
+        """Adam over flat lists, each expression as in OriginalEngine.train_step."""
+        cfg = self.config
+        beta1, beta2, eps_adam = cfg.beta1, cfg.beta2, cfg.eps
+        params = chain.from_iterable(chain.from_iterable(self._w.values()))
+        self.m[:] = map(add, map(mul, repeat(beta1), self.m), map(mul, repeat(1 - beta1), grads))
+        self.v[:] = map(add, map(mul, repeat(beta2), self.v), map(mul, repeat(1 - beta2), map(pow, grads, repeat(2))))
+        m_hat = map(truediv, self.m, repeat(1 - beta1 ** (step + 1)))
+        v_hat = map(truediv, self.v, repeat(1 - beta2 ** (step + 1)))
+        update = map(truediv, map(mul, repeat(lr_t), m_hat), map(add, map(pow, v_hat, repeat(0.5)), repeat(eps_adam)))
+        flat = list(map(sub, params, update))
+        offset = 0
+        for name, rows, cols in self._shapes:
+            self._w[name] = [flat[offset + i * cols:offset + (i + 1) * cols] for i in range(rows)]
+            offset += rows * cols
