@@ -1,0 +1,212 @@
+"""The efficient engine: bit for bit the original engine on the running interpreter, and its hand-written
+backward passes checked against finite differences."""
+import json
+import math
+import random
+
+import pytest
+
+from microgpt import Config, Trainer
+from microgpt import efficient as E
+from microgpt.model import gpt, softmax
+
+WORDS = ['amelia', 'bartholomew', 'cy', 'dorothea', 'eli', 'fitzgerald', 'gwendolyn', 'hal', 'ines', 'jo',
+         'konstantinos', 'lu', 'maximiliana', 'ned', 'ottoline', 'pia', 'quentin', 'rosalind', 'sy', 'tobias',
+         'ursula', 'vi', 'wilhelmina', 'xu', 'yolanda', 'zed']
+TINY = ['ab', 'ba', 'aab', 'abba', 'b', 'aaaaaaaaaaaaaaaaaaaaab']  # two letters, one document over any block size
+
+CONFIGS = {
+    'default': (Config(num_steps=12), WORDS),
+    'two layers': (Config(n_layer=2, num_steps=10, seed=3), WORDS),
+    'two heads, block 8': (Config(n_head=2, block_size=8, num_steps=12, temperature=0.9), WORDS),
+    'one head, n_embd 8, other seed': (Config(n_embd=8, n_head=1, num_steps=15, seed=2024), WORDS),
+    'tiny vocab, long document': (Config(n_embd=12, n_head=3, block_size=6, num_steps=15, seed=9), TINY),
+    'eight heads, three layers': (Config(n_embd=16, n_head=8, n_layer=3, block_size=10, num_steps=6,
+                                         learning_rate=0.05, beta1=0.5, beta2=0.9), WORDS),
+}
+
+
+def assert_same_run(a, b):
+    sa, sb = a.export_state(), b.export_state()
+    for key in ('step', 'weights', 'adam_m', 'adam_v', 'rng', 'docs', 'uchars', 'config'):
+        assert sa[key] == sb[key], key
+
+
+@pytest.mark.parametrize('name', list(CONFIGS))
+def test_engines_agree_bit_for_bit(name):
+    config, docs = CONFIGS[name]
+    original, efficient = Trainer(config, docs, 'original'), Trainer(config, docs, 'efficient')
+    assert_same_run(original, efficient)  # the same initialisation
+    while not original.done:
+        a, b = original.step(), efficient.step()
+        assert a == b  # step, loss and learning rate, exactly
+        assert_same_run(original, efficient)  # every weight and Adam moment after every step
+    assert original.sample(10) == efficient.sample(10)
+    assert original.sample(5, 1.3, random.Random(1)) == efficient.sample(5, 1.3, random.Random(1))
+
+
+@pytest.mark.parametrize('first,second', [('original', 'efficient'), ('efficient', 'original')])
+def test_state_moves_between_engines(first, second):
+    config, docs = Config(num_steps=10, n_layer=2, seed=5), WORDS
+    whole = Trainer(config, docs, first)
+    losses = [whole.step().loss for _ in range(10)]
+    part = Trainer(config, docs, first)
+    head = [part.step().loss for _ in range(4)]
+    moved = Trainer.from_state(json.loads(json.dumps(part.export_state())), engine=second)
+    assert moved.engine_name == second
+    tail = [moved.step().loss for _ in range(6)]
+    assert head + tail == losses
+    assert_same_run(moved, whole)
+    assert moved.sample(8) == whole.sample(8)
+
+
+def original_grads(trainer, tokens):
+    """The gist's loss and Value gradients for one document, without an update."""
+    engine, cfg = trainer.engine, trainer.config
+    n = min(cfg.block_size, len(tokens) - 1)
+    keys, values = engine.new_cache()
+    losses = []
+    for pos_id in range(n):
+        logits = gpt(tokens[pos_id], pos_id, keys, values, engine.state_dict, cfg.n_layer, cfg.n_head)
+        losses.append(-softmax(logits)[tokens[pos_id + 1]].log())
+    loss = (1 / n) * sum(losses)
+    loss.backward()
+    grads = {name: [[p.grad for p in row] for row in mat] for name, mat in engine.state_dict.items()}
+    for p in engine.params:
+        p.grad = 0
+    return loss.data, grads
+
+
+@pytest.mark.parametrize('name', ['default', 'two layers', 'tiny vocab, long document', 'eight heads, three layers'])
+def test_gradients_equal_the_value_graphs(name):
+    config, docs = CONFIGS[name]
+    original, efficient = Trainer(config, docs, 'original'), Trainer(config, docs, 'efficient')
+    for i in range(3):
+        tokens = original.tokenizer.encode(original.docs[i])
+        loss, grads = original_grads(original, tokens)
+        e_loss, e_grads = efficient.engine.loss_and_grads(tokens)
+        assert e_loss == loss
+        for key in grads:  # Value grads are int 0 where a weight was not used: compare as floats
+            assert [[float(g) for g in row] for row in grads[key]] == e_grads[key], key
+
+
+# -- finite differences --------------------------------------------------------------------------------
+H = 1e-6
+
+
+def numeric_grad(f, xs, i):
+    up, down = list(xs), list(xs)
+    up[i] += H
+    down[i] -= H
+    return (f(up) - f(down)) / (2 * H)
+
+
+def vec(rng, n, scale=1.0):
+    return [rng.uniform(-scale, scale) for _ in range(n)]
+
+
+def close(a, b):
+    return a == pytest.approx(b, rel=1e-5, abs=1e-7)
+
+
+def test_rmsnorm_backward():
+    rng = random.Random(0)
+    x, dout = vec(rng, 8), vec(rng, 8)
+    out, scale, msp = E.rmsnorm(x)
+    dx = E.rmsnorm_backward(x, scale, msp, dout)
+    f = lambda xs: sum(o * d for o, d in zip(E.rmsnorm(xs)[0], dout))
+    assert all(close(dx[i], numeric_grad(f, x, i)) for i in range(8))
+    residual = vec(rng, 8)  # a residual add's gradient comes on top
+    assert E.rmsnorm_backward(x, scale, msp, dout, residual) == pytest.approx([a + b for a, b in zip(dx, residual)])
+
+
+def test_attention_head_backward():
+    rng = random.Random(1)
+    hd, t = 4, 3
+    q = vec(rng, hd)
+    keys = [vec(rng, hd) for _ in range(t)]
+    values = [vec(rng, hd) for _ in range(t)]
+    dout = vec(rng, hd)
+    inv = (hd ** 0.5) ** -1
+    out, parts = E.attention_head(q, keys, values, inv)
+    dkeys, dvalues = [[0.0] * hd for _ in range(t)], [[0.0] * hd for _ in range(t)]
+    dq = E.attention_head_backward(q, keys, values, parts, dout, inv, dkeys, dvalues)
+
+    def loss(q_, keys_, values_):
+        return sum(o * d for o, d in zip(E.attention_head(q_, keys_, values_, inv)[0], dout))
+    assert all(close(dq[i], numeric_grad(lambda v: loss(v, keys, values), q, i)) for i in range(hd))
+    for s in range(t):
+        for i in range(hd):
+            fk = lambda v: loss(q, keys[:s] + [v] + keys[s + 1:], values)
+            fv = lambda v: loss(q, keys, values[:s] + [v] + values[s + 1:])
+            assert close(dkeys[s][i], numeric_grad(fk, keys[s], i))
+            assert close(dvalues[s][i], numeric_grad(fv, values[s], i))
+
+
+def test_loss_backward():
+    rng = random.Random(2)
+    logits, target, n = vec(rng, 6, 3.0), 4, 3
+
+    def loss(zs):
+        exps, total, inv = E.softmax_parts(zs)
+        return -math.log(exps[target] * inv) / n
+    dlogits = E.loss_backward(*E.softmax_parts(logits), target, n)
+    assert all(close(dlogits[i], numeric_grad(loss, logits, i)) for i in range(6))
+
+
+def test_linear_backwards():
+    rng = random.Random(3)
+    w = [vec(rng, 5) for _ in range(4)]
+    x, g = vec(rng, 5), vec(rng, 4)
+    f_x = lambda xs: sum(a * b for a, b in zip(E.linear(xs, w), g))
+    dx = E.input_grad(E.transpose_rev(w), g)
+    assert all(close(dx[i], numeric_grad(f_x, x, i)) for i in range(5))
+    dx_lm = E.lm_head_input_grad(w, 2, g)  # lm_head: the same gradient, another order
+    assert dx_lm == pytest.approx(dx)
+    xs, gs = [vec(rng, 5) for _ in range(3)], [vec(rng, 4) for _ in range(3)]
+    dw = E.weight_grad(gs, xs)
+    for i in range(4):
+        f_w = lambda row: sum(sum(a * b for a, b in zip(E.linear(x_, w[:i] + [row] + w[i + 1:]), g_))
+                              for x_, g_ in zip(xs, gs))
+        assert all(close(dw[i][m], numeric_grad(f_w, w[i], m)) for m in range(5))
+    gs[0][1] = gs[1][1] = gs[2][1] = 0.0  # a unit ReLU kept inactive everywhere: its row is skipped, still right
+    assert E.fc1_weight_grad(gs, xs) == E.weight_grad(gs, xs)
+
+
+def test_relu_backward():
+    act, mask = E.relu([-1.0, 0.0, 2.0, 0.5])
+    assert act == [0.0, 0.0, 2.0, 0.5]
+    assert E.relu_backward(mask, [3.0, 3.0, 3.0, -1.0]) == [0.0, 0.0, 3.0, -1.0]
+    assert math.isnan(E.relu_backward([0.0], [math.inf])[0])  # 0.0 * inf, as the original computes it
+
+
+def test_whole_step_gradient_against_finite_differences():
+    config = Config(n_embd=8, n_head=2, n_layer=2, block_size=6)
+    trainer = Trainer(config, WORDS, 'efficient')
+    engine = trainer.engine
+    tokens = trainer.tokenizer.encode(trainer.docs[0])
+    _, grads = engine.loss_and_grads(tokens)
+    rng = random.Random(4)
+    for name in engine._w:
+        for _ in range(3):
+            i = rng.randrange(len(engine._w[name]))
+            j = rng.randrange(len(engine._w[name][0]))
+            if name in ('wte', 'wpe', 'lm_head') and i >= len(tokens) - 1 and name == 'wpe':
+                continue  # an unused position has no gradient to check
+            row = engine._w[name][i]
+            old = row[j]
+            row[j] = old + H
+            up = engine.loss_and_grads(tokens)[0]
+            row[j] = old - H
+            down = engine.loss_and_grads(tokens)[0]
+            row[j] = old
+            assert grads[name][i][j] == pytest.approx((up - down) / (2 * H), rel=1e-4, abs=1e-7), (name, i, j)
+
+
+def test_plain_sum_adds_left_to_right():
+    # sum() over floats rounds differently from Values' left-to-right adds since Python 3.12; dot() must not
+    xs = [1e16, 1.0, -1e16, 1.0]
+    plain = 0
+    for x in xs:
+        plain = plain + x
+    assert E.dot(xs, [1.0] * 4) == plain and type(E.dot(xs, [1.0] * 4)) is float
