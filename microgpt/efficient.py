@@ -39,9 +39,12 @@ never -0.0, and adding a zero of either sign to it changes nothing. Intermediate
 from the original's in the sign of a zero, never otherwise: `+` and `*` keep "equal up to the sign of
 a zero", and such a zero can only end in a weight's gradient as a zero term of a sum from +0.0.
 
-ReLU: an inactive unit's gradient is exactly 0.0 times the gradient arriving (so it is 0.0 whenever
-that is finite). Only where a sum's other terms are finite do we skip its zero terms, which changes
-no bit (see `fc1_weight_grad`); inf and nan go the original's way.
+ReLU: most units are inactive at a given position (after a few hundred steps, over 80% of them). An
+inactive unit outputs 0 and hands back 0.0 times the gradient arriving, so each of its terms in the
+fc2 forward, the fc1 input gradient and both weight gradients is a signed zero, *provided the other
+factor is finite*, and adding a signed zero to a sum from +0.0 changes no bit. So the MLP works on
+the active units only (`mlp_forward`, `mlp_backward`), except where a weight, an input or a gradient
+is inf or nan, or could overflow (0.0 * inf is nan): there it takes every unit, as the original.
 """
 import math
 from itertools import chain, repeat
@@ -82,9 +85,33 @@ def softmax_parts(logits):
     return exps, total, total ** -1
 
 
-def relu(h):
-    """max(0, h) (an inactive unit gives 0; 0.0 gives the same products) and its local gradient."""
-    return [hj if hj > 0 else 0.0 for hj in h], [float(hj > 0) for hj in h]
+def picker(indices):
+    """A function taking these items of a sequence, as a tuple (itemgetter, also for 0 or 1 index)."""
+    indices = list(indices)
+    if len(indices) > 1:
+        return itemgetter(*indices)
+    return lambda seq: tuple(seq[i] for i in indices)
+
+
+def mlp_forward(xn, w1, w2, finite):
+    """fc2(relu(fc1(xn))). Returns the output, fc1's output h and the active units (h > 0), in order.
+
+    An inactive unit gives 0 (0.0 gives the same products). With finite weights its terms are zeros
+    and fc2's sums skip them; otherwise (finite False) every term is taken."""
+    h = linear(xn, w1)
+    active = [j for j, hj in enumerate(h) if hj > 0]
+    units = active if finite else range(len(h))
+    take = picker(units)
+    act = [h[j] if h[j] > 0 else 0.0 for j in units]
+    return [dot(take(row), act) for row in w2], h, active
+
+
+def mlp_weights_check(w1, w2):
+    """Whether the MLP may skip inactive units at all (both weights finite), and the bound
+    sum(|fc2 weights|) for mlp_backward's overflow check."""
+    w1_abs = sum(map(abs, chain.from_iterable(w1)))
+    w2_abs = sum(map(abs, chain.from_iterable(w2)))
+    return math.isfinite(w1_abs) and math.isfinite(w2_abs), w2_abs
 
 
 def attention_head(q, keys, values, inv_sqrt_hd):
@@ -115,19 +142,6 @@ def weight_grad(gs, xs):
     return [[dot(g_col, x_col) for x_col in x_cols] for g_col in zip(*gs)]
 
 
-def fc1_weight_grad(gs, xs):
-    """weight_grad for the first MLP layer, skipping the units ReLU kept inactive at every position.
-
-    Such a unit's gradient is 0.0 times a finite number at each position, so each term of its row is
-    a signed zero when the inputs are finite; a sum from +0.0 of signed zeros is +0.0: the row is zeros.
-    """
-    if not math.isfinite(sum(map(sum, xs), ZERO)):  # an inf or nan input: take every term
-        return weight_grad(gs, xs)
-    x_cols = list(zip(*xs))
-    zeros = [0.0] * len(x_cols)
-    return [[dot(g_col, x_col) for x_col in x_cols] if any(g_col) else zeros[:] for g_col in zip(*gs)]
-
-
 def rmsnorm_backward(x, scale, msp, dout, dx=None):
     """Gradient of rmsnorm's input x. dx: what x already got from a residual add (that comes first).
 
@@ -143,9 +157,33 @@ def rmsnorm_backward(x, scale, msp, dout, dx=None):
     return list(map(add, map(add, grad, sq_terms), sq_terms))
 
 
-def relu_backward(mask, da):
-    """h_j gets (1.0 or 0.0) * da_j: 0.0 * inf is nan, as in the original."""
-    return list(map(mul, mask, da))
+def mlp_backward(xn, h, active, dout, w1_cols_rev, w2_cols_rev, dw1, dw2_cols, skip_ok):
+    """Backward of mlp_forward at one position: returns the gradient of xn, and adds this position's
+    terms into dw1 (fc1's weight gradient, by rows) and dw2_cols (fc2's, by columns).
+
+    Inactive units are left out when skip_ok (finite weights, see mlp_weights_check) and all that
+    meets their zeros is finite: dout and xn, and fc2's input gradient at those units, which is
+    bounded by sum|w2| * sum|dout|. Otherwise every unit is taken: an inactive one gets 0.0 * its
+    gradient, nan for inf, as in the original.
+    Orders: fc2's input gradient sums over its rows last first; fc1's input gradient over the units
+    last first; the weight gradients over positions last first (the caller goes last to first)."""
+    w_finite, w2_abs = skip_ok
+    dout_rev = dout[::-1]
+    if w_finite and sum(map(abs, dout)) * w2_abs < 1e300 and math.isfinite(sum(xn)):
+        units = active
+        dh = [dot(w2_cols_rev[j], dout_rev) for j in units]  # relu's local gradient is 1.0 here
+    else:
+        units = range(len(h))
+        dh = [float(h[j] > 0) * dot(w2_cols_rev[j], dout_rev) for j in units]
+    for j in units:  # fc2: w2[i][j] gets act_j * dout_i
+        a_j = h[j] if h[j] > 0 else 0.0
+        dw2_cols[j] = list(map(add, dw2_cols[j], map(mul, dout, repeat(a_j))))
+    for i, d in zip(units, dh):  # fc1: w1[i][m] gets xn_m * dh_i
+        dw1[i] = list(map(add, dw1[i], map(mul, xn, repeat(d))))
+    n_hidden = len(h)
+    take = picker([n_hidden - 1 - i for i in reversed(units)])  # the units last first, in w1_cols_rev
+    dh_rev = dh[::-1]
+    return [dot(take(col), dh_rev) for col in w1_cols_rev]
 
 
 def attention_head_backward(q, keys, values, parts, dout, inv_sqrt_hd, dkeys, dvalues):
@@ -211,7 +249,7 @@ def qkv_finish_order(n_embd, n_head, first_position):
 
 class _Layer:
     """What one layer's backward needs from its forward at one position."""
-    __slots__ = ('x_in', 'rms1', 'xn', 'q', 'heads', 'x_attn', 'x_mid', 'rms2', 'xn2', 'mask', 'act')
+    __slots__ = ('x_in', 'rms1', 'xn', 'q', 'heads', 'x_attn', 'x_mid', 'rms2', 'xn2', 'h', 'active')
 
 
 class EfficientEngine:
@@ -237,7 +275,11 @@ class EfficientEngine:
                 [[[] for _ in range(cfg.n_head)] for _ in range(cfg.n_layer)])
 
     # -- forward ---------------------------------------------------------------------------------
-    def _forward(self, token_id, pos_id, keys, values):
+    def _mlp_checks(self):
+        w = self._w
+        return [mlp_weights_check(w[f'layer{li}.mlp_fc1'], w[f'layer{li}.mlp_fc2']) for li in range(self.config.n_layer)]
+
+    def _forward(self, token_id, pos_id, keys, values, mlp_checks):
         """The gpt() function at one position: returns (logits, embedding, its rmsnorm, the layers)."""
         cfg, w = self.config, self._w
         n_head = cfg.n_head
@@ -263,14 +305,17 @@ class EfficientEngine:
                 L.x_attn.extend(out)
             L.x_mid = list(map(add, linear(L.x_attn, w[f'layer{li}.attn_wo']), x))
             L.xn2, *L.rms2 = rmsnorm(L.x_mid)
-            L.act, L.mask = relu(linear(L.xn2, w[f'layer{li}.mlp_fc1']))
-            x = list(map(add, linear(L.act, w[f'layer{li}.mlp_fc2']), L.x_mid))
+            mlp_out, L.h, L.active = mlp_forward(L.xn2, w[f'layer{li}.mlp_fc1'], w[f'layer{li}.mlp_fc2'],
+                                                 mlp_checks[li][0])
+            x = list(map(add, mlp_out, L.x_mid))
             layers.append(L)
         return linear(x, w['lm_head']), x, emb, rms0, layers
 
     def next_token_probs(self, token_id, pos_id, keys, values, temperature):
         """Probabilities of the next token at a temperature, for sampling."""
-        logits = self._forward(token_id, pos_id, keys, values)[0]
+        if pos_id == 0:  # a new sample: the weights may have changed since the last one
+            self._sample_checks = self._mlp_checks()
+        logits = self._forward(token_id, pos_id, keys, values, self._sample_checks)[0]
         exps, _, inv = softmax_parts([z * temperature ** -1 for z in logits])  # `l / temperature`
         return [e * inv for e in exps]
 
@@ -287,16 +332,17 @@ class EfficientEngine:
         n = min(cfg.block_size, len(tokens) - 1)
         keys, values = self.new_cache()
         positions, losses = [], []
+        mlp_checks = self._mlp_checks()
         for pos_id in range(n):
-            logits, *fwd = self._forward(tokens[pos_id], pos_id, keys, values)
+            logits, *fwd = self._forward(tokens[pos_id], pos_id, keys, values, mlp_checks)
             exps, total, inv = softmax_parts(logits)
             target = tokens[pos_id + 1]
             losses.append(math.log(exps[target] * inv) * -1)  # -probs[target].log()
             positions.append(((exps, total, inv), *fwd))
         loss = sum(losses, ZERO) * (1 / n)  # (1 / n) * sum(losses)
-        return loss, self._backward(tokens, positions, keys, values)
+        return loss, self._backward(tokens, positions, keys, values, mlp_checks)
 
-    def _backward(self, tokens, positions, keys, values):
+    def _backward(self, tokens, positions, keys, values, mlp_checks):
         cfg, w = self.config, self._w
         n_embd, n_head, n_layer = len(w['wte'][0]), cfg.n_head, cfg.n_layer
         hd = n_embd // n_head
@@ -304,6 +350,8 @@ class EfficientEngine:
         n = len(positions)
         # views of the weights for the input gradients: columns, rows in backward order
         cols = {name: transpose_rev(mat) for name, mat in w.items() if name.endswith(('wo', 'fc1', 'fc2'))}
+        dw1 = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by rows
+        dw2_cols = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by columns
         qkv = []
         for li in range(n_layer):
             stacked = w[f'layer{li}.attn_wq'] + w[f'layer{li}.attn_wk'] + w[f'layer{li}.attn_wv']
@@ -314,7 +362,8 @@ class EfficientEngine:
             qkv.append(views)
         dkeys = [[[[0.0] * hd for _ in range(n)] for _ in range(n_head)] for _ in range(n_layer)]
         dvalues = [[[[0.0] * hd for _ in range(n)] for _ in range(n_head)] for _ in range(n_layer)]
-        seen = {name: ([], []) for name in w if name not in ('wte', 'wpe')}  # output grads, inputs per position
+        seen = {name: ([], []) for name in w if not name.startswith(('wte', 'wpe', 'layer')) or
+                name.endswith(('wq', 'wk', 'wv', 'wo'))}  # output grads, inputs per position
 
         def record(name, g, x):
             seen[name][0].append(g)
@@ -331,10 +380,9 @@ class EfficientEngine:
             for li in reversed(range(n_layer)):
                 L, p = layers[li], f'layer{li}.'
                 # MLP block: x_out = fc2(relu(fc1(rmsnorm(x_mid)))) + x_mid
-                record(p + 'mlp_fc2', dx, L.act)
-                dh = relu_backward(L.mask, input_grad(cols[p + 'mlp_fc2'], dx))
-                record(p + 'mlp_fc1', dh, L.xn2)
-                dx_mid = rmsnorm_backward(L.x_mid, *L.rms2, input_grad(cols[p + 'mlp_fc1'], dh), dx)
+                dxn2 = mlp_backward(L.xn2, L.h, L.active, dx, cols[p + 'mlp_fc1'], cols[p + 'mlp_fc2'],
+                                    dw1[li], dw2_cols[li], mlp_checks[li])
+                dx_mid = rmsnorm_backward(L.x_mid, *L.rms2, dxn2, dx)
                 # attention block: x_mid = wo(attention(q, k, v of rmsnorm(x_in))) + x_in
                 record(p + 'attn_wo', dx_mid, L.x_attn)
                 dx_attn = input_grad(cols[p + 'attn_wo'], dx_mid)
@@ -357,10 +405,11 @@ class EfficientEngine:
             dwte[tokens[t]] = list(map(add, dwte[tokens[t]], demb))  # emb = wte[token] + wpe[pos]
             dwpe[t] = list(map(add, dwpe[t], demb))
         grads = {'wte': dwte, 'wpe': dwpe}
-        for name in w:
-            if name in seen:
-                grad_fn = fc1_weight_grad if name.endswith('mlp_fc1') else weight_grad
-                grads[name] = grad_fn(*seen[name])
+        for name in seen:
+            grads[name] = weight_grad(*seen[name])
+        for li in range(n_layer):
+            grads[f'layer{li}.mlp_fc1'] = dw1[li]
+            grads[f'layer{li}.mlp_fc2'] = [list(row) for row in zip(*dw2_cols[li])]
         return {name: grads[name] for name in w}  # in the weights' order
 
     def _adam(self, grads, step, lr_t):

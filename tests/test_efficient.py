@@ -3,6 +3,7 @@ backward passes checked against finite differences."""
 import json
 import math
 import random
+import struct
 
 import pytest
 
@@ -169,15 +170,51 @@ def test_linear_backwards():
         f_w = lambda row: sum(sum(a * b for a, b in zip(E.linear(x_, w[:i] + [row] + w[i + 1:]), g_))
                               for x_, g_ in zip(xs, gs))
         assert all(close(dw[i][m], numeric_grad(f_w, w[i], m)) for m in range(5))
-    gs[0][1] = gs[1][1] = gs[2][1] = 0.0  # a unit ReLU kept inactive everywhere: its row is skipped, still right
-    assert E.fc1_weight_grad(gs, xs) == E.weight_grad(gs, xs)
 
 
-def test_relu_backward():
-    act, mask = E.relu([-1.0, 0.0, 2.0, 0.5])
-    assert act == [0.0, 0.0, 2.0, 0.5]
-    assert E.relu_backward(mask, [3.0, 3.0, 3.0, -1.0]) == [0.0, 0.0, 3.0, -1.0]
-    assert math.isnan(E.relu_backward([0.0], [math.inf])[0])  # 0.0 * inf, as the original computes it
+def test_mlp_backward():
+    """fc2(relu(fc1(x))) over three positions: gradients of the input and of both weights against finite
+    differences, and the same bits whether inactive units are skipped or every unit is taken."""
+    rng = random.Random(5)
+    n_in, n_hidden = 5, 7
+    w1, w2 = [vec(rng, n_in) for _ in range(n_hidden)], [vec(rng, n_hidden) for _ in range(n_in)]
+    xs, gs = [vec(rng, n_in) for _ in range(3)], [vec(rng, n_in) for _ in range(3)]
+
+    def f(w1_, w2_, xs_):  # sum over positions of mlp(x) . g
+        return sum(sum(o * g for o, g in zip(E.mlp_forward(x, w1_, w2_, True)[0], g_)) for x, g_ in zip(xs_, gs))
+
+    def backward(skip_ok):
+        dw1, dw2_cols = [[0.0] * n_in for _ in range(n_hidden)], [[0.0] * n_in for _ in range(n_hidden)]
+        dxs = []
+        for x, g in reversed(list(zip(xs, gs))):
+            out, h, active = E.mlp_forward(x, w1, w2, skip_ok[0])
+            dxs.append(E.mlp_backward(x, h, active, g, E.transpose_rev(w1), E.transpose_rev(w2), dw1, dw2_cols, skip_ok))
+        return dxs[::-1], dw1, [list(row) for row in zip(*dw2_cols)]
+
+    checks = E.mlp_weights_check(w1, w2)
+    assert checks[0] is True
+    skipped, every_unit = backward(checks), backward((False, math.inf))
+    assert bits_of(skipped) == bits_of(every_unit)
+    assert any(len(E.mlp_forward(x, w1, w2, True)[2]) < n_hidden for x in xs)  # some unit was skipped
+    dxs, dw1, dw2 = skipped
+    for p, x in enumerate(xs):
+        assert all(close(dxs[p][m], numeric_grad(lambda x_: f(w1, w2, xs[:p] + [x_] + xs[p + 1:]), x, m)) for m in range(n_in))
+    for i in range(n_hidden):
+        assert all(close(dw1[i][m], numeric_grad(lambda r: f(w1[:i] + [r] + w1[i + 1:], w2, xs), w1[i], m)) for m in range(n_in))
+    for i in range(n_in):
+        assert all(close(dw2[i][j], numeric_grad(lambda r: f(w1, w2[:i] + [r] + w2[i + 1:], xs), w2[i], j)) for j in range(n_hidden))
+
+
+def test_mlp_checks():
+    assert E.mlp_weights_check([[1.0, -2.0]], [[0.5], [-0.5]]) == (True, 1.0)
+    assert E.mlp_weights_check([[1.0, math.nan]], [[0.5], [-0.5]])[0] is False
+    assert E.mlp_weights_check([[1.0, 2.0]], [[math.inf], [0.5]])[0] is False
+
+
+def bits_of(nested):
+    if isinstance(nested, float):
+        return bits(nested)
+    return [bits_of(x) for x in nested]
 
 
 def test_whole_step_gradient_against_finite_differences():
@@ -210,3 +247,37 @@ def test_plain_sum_adds_left_to_right():
     for x in xs:
         plain = plain + x
     assert E.dot(xs, [1.0] * 4) == plain and type(E.dot(xs, [1.0] * 4)) is float
+
+
+def bits(x):
+    """A float's bits, but every nan alike (IEEE leaves a nan's sign and payload to the hardware)."""
+    return 'nan' if math.isnan(x) else struct.pack('<d', x)
+
+
+@pytest.mark.parametrize('case', ['fc1 weight nan', 'nan behind a dead unit', 'overflow behind a dead unit'])
+def test_gradients_equal_the_value_graphs_with_non_finite_numbers(case):
+    """Where ReLU's zeros meet inf or nan (0.0 * inf is nan), no term may be skipped: the gradients keep
+    the original's bits, nan for nan and inf for inf. A dead unit: its fc1 row is zeros, so it is inactive
+    at every position."""
+    config, docs = Config(n_embd=8, n_head=2, n_layer=2, block_size=8, num_steps=5), WORDS
+    state = Trainer(config, docs, 'original').export_state()
+    weights = state['weights']
+    if case == 'fc1 weight nan':
+        weights['layer0.mlp_fc1'][5][2] = math.nan
+    elif case == 'nan behind a dead unit':
+        weights['layer0.mlp_fc1'][7] = [0.0] * 8
+        for row in weights['layer0.mlp_fc2']:
+            row[7] = math.nan  # nan * 0.0 is nan: the forward pass is nan
+    else:
+        weights['layer1.mlp_fc1'][7] = [0.0] * 8
+        for row in weights['layer1.mlp_fc2']:
+            row[7] = 1e307  # finite, summing to a finite 8e307, but its input gradient overflows: 0.0 * inf is nan
+        weights['lm_head'] = [[w * 1000 for w in row] for row in weights['lm_head']]
+    original, efficient = Trainer.from_state(state, 'original'), Trainer.from_state(state, 'efficient')
+    tokens = original.tokenizer.encode('bartholomew')
+    loss, grads = original_grads(original, tokens)
+    e_loss, e_grads = efficient.engine.loss_and_grads(tokens)
+    assert bits(e_loss) == bits(loss)
+    assert not all(math.isfinite(g) for mat in grads.values() for row in mat for g in row)  # the case matters
+    for key in grads:
+        assert [[bits(float(g)) for g in row] for row in grads[key]] == [[bits(g) for g in row] for row in e_grads[key]], key
