@@ -80,7 +80,7 @@ def rmsnorm(x):
 def softmax_parts(logits):
     """exp(logit - max) for each logit, their total and total**-1; the probabilities are e * total**-1."""
     neg_max = -max(logits)  # max of the data, then `val - max_val` is `val + (-max_val)`
-    exps = list(map(math.exp, map(add, logits, repeat(neg_max))))
+    exps = list(map(math.exp, [z + neg_max for z in logits]))
     total = sum(exps, ZERO)
     return exps, total, total ** -1
 
@@ -150,11 +150,10 @@ def rmsnorm_backward(x, scale, msp, dout, dx=None):
     dscale = dot(x[::-1], dout[::-1])
     # scale = msp**-0.5, msp = ms + 1e-5, ms = sumsq * n**-1, sumsq = sq_0 + sq_1 + ...
     dsq = len(x) ** -1 * (-0.5 * msp ** -1.5 * dscale)
-    grad = map(mul, repeat(scale), dout)
-    if dx is not None:
-        grad = map(add, dx, grad)
-    sq_terms = list(map(mul, x, repeat(dsq)))
-    return list(map(add, map(add, grad, sq_terms), sq_terms))
+    sq_terms = [xk * dsq for xk in x]
+    if dx is None:
+        return [scale * d + sq + sq for d, sq in zip(dout, sq_terms)]
+    return [r + scale * d + sq + sq for r, d, sq in zip(dx, dout, sq_terms)]  # ((r + scale*d) + sq) + sq
 
 
 def mlp_backward(xn, h, active, dout, w1_cols_rev, w2_cols_rev, dw1, dw2_cols, skip_ok):
@@ -177,9 +176,9 @@ def mlp_backward(xn, h, active, dout, w1_cols_rev, w2_cols_rev, dw1, dw2_cols, s
         dh = [float(h[j] > 0) * dot(w2_cols_rev[j], dout_rev) for j in units]
     for j in units:  # fc2: w2[i][j] gets act_j * dout_i
         a_j = h[j] if h[j] > 0 else 0.0
-        dw2_cols[j] = list(map(add, dw2_cols[j], map(mul, dout, repeat(a_j))))
+        dw2_cols[j] = [acc + d * a_j for acc, d in zip(dw2_cols[j], dout)]
     for i, d in zip(units, dh):  # fc1: w1[i][m] gets xn_m * dh_i
-        dw1[i] = list(map(add, dw1[i], map(mul, xn, repeat(d))))
+        dw1[i] = [acc + x * d for acc, x in zip(dw1[i], xn)]
     n_hidden = len(h)
     take = picker([n_hidden - 1 - i for i in reversed(units)])  # the units last first, in w1_cols_rev
     dh_rev = dh[::-1]
@@ -203,8 +202,8 @@ def attention_head_backward(q, keys, values, parts, dout, inv_sqrt_hd, dkeys, dv
     dlogits_rev = dlogits[::-1]
     dq = [dot(col, dlogits_rev) for col in zip(*keys[::-1])]
     for s, (dl, w) in enumerate(zip(dlogits, weights)):
-        dkeys[s] = list(map(add, dkeys[s], map(mul, q, repeat(dl))))
-        dvalues[s] = list(map(add, dvalues[s], map(mul, dout, repeat(w))))
+        dkeys[s] = [acc + qj * dl for acc, qj in zip(dkeys[s], q)]
+        dvalues[s] = [acc + d * w for acc, d in zip(dvalues[s], dout)]
     return dq
 
 
