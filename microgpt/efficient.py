@@ -107,11 +107,10 @@ def mlp_forward(xn, w1, w2, finite):
 
 
 def mlp_weights_check(w1, w2):
-    """Whether the MLP may skip inactive units at all (both weights finite), and the bound
-    sum(|fc2 weights|) for mlp_backward's overflow check."""
-    w1_abs = sum(map(abs, chain.from_iterable(w1)))
-    w2_abs = sum(map(abs, chain.from_iterable(w2)))
-    return math.isfinite(w1_abs) and math.isfinite(w2_abs), w2_abs
+    """Whether the MLP may skip inactive units at all (both weights finite: an inf or nan makes these
+    sums inf or nan), and the largest |fc2 weight|, for mlp_backward's overflow check."""
+    finite = math.isfinite(sum(map(sum, w1))) and math.isfinite(sum(map(sum, w2)))
+    return finite, max(max(map(max, w2)), -min(map(min, w2))) if finite else math.inf
 
 
 def attention_head(q, keys, values, inv_sqrt_hd):
@@ -162,13 +161,13 @@ def mlp_backward(xn, h, active, dout, w1_cols_rev, w2_cols_rev, dw1, dw2_cols, s
 
     Inactive units are left out when skip_ok (finite weights, see mlp_weights_check) and all that
     meets their zeros is finite: dout and xn, and fc2's input gradient at those units, which is
-    bounded by sum|w2| * sum|dout|. Otherwise every unit is taken: an inactive one gets 0.0 * its
+    bounded by max|w2| * sum|dout|. Otherwise every unit is taken: an inactive one gets 0.0 * its
     gradient, nan for inf, as in the original.
     Orders: fc2's input gradient sums over its rows last first; fc1's input gradient over the units
     last first; the weight gradients over positions last first (the caller goes last to first)."""
-    w_finite, w2_abs = skip_ok
+    w_finite, w2_max = skip_ok
     dout_rev = dout[::-1]
-    if w_finite and sum(map(abs, dout)) * w2_abs < 1e300 and math.isfinite(sum(xn)):
+    if w_finite and sum(map(abs, dout)) * w2_max < 1e300 and math.isfinite(sum(xn)):
         units = active
         dh = [dot(w2_cols_rev[j], dout_rev) for j in units]  # relu's local gradient is 1.0 here
     else:

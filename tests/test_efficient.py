@@ -206,7 +206,7 @@ def test_mlp_backward():
 
 
 def test_mlp_checks():
-    assert E.mlp_weights_check([[1.0, -2.0]], [[0.5], [-0.5]]) == (True, 1.0)
+    assert E.mlp_weights_check([[1.0, -2.0]], [[0.5], [-0.75]]) == (True, 0.75)
     assert E.mlp_weights_check([[1.0, math.nan]], [[0.5], [-0.5]])[0] is False
     assert E.mlp_weights_check([[1.0, 2.0]], [[math.inf], [0.5]])[0] is False
 
