@@ -137,7 +137,13 @@ def transpose_rev(w):
 def weight_grad(gs, xs):
     """Gradient of a linear layer's weights: w[i][m] gets x[m] * g[i] once per position, last position
     first. gs, xs: the output gradients and inputs at each position, in the order positions are processed."""
-    x_cols = list(zip(*xs))
+    if len(gs) <= 9:  # a short document: add whole outer products, position after position (faster here)
+        total = repeat(0.0)
+        for g, x in zip(gs, xs):
+            total = map(add, total, [gi * xm for gi in g for xm in x])  # lazy: one pass at the end
+        flat, cols = list(total), len(xs[0])
+        return [flat[k:k + cols] for k in range(0, len(flat), cols)]
+    x_cols = list(zip(*xs))  # a long one: a dot over the positions for each weight
     return [[dot(g_col, x_col) for x_col in x_cols] for g_col in zip(*gs)]
 
 

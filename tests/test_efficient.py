@@ -205,6 +205,20 @@ def test_mlp_backward():
         assert all(close(dw2[i][j], numeric_grad(lambda r: f(w1, w2[:i] + [r] + w2[i + 1:], xs), w2[i], j)) for j in range(n_hidden))
 
 
+@pytest.mark.parametrize('positions', [1, 3, 9, 10, 16])
+def test_weight_grad_adds_positions_in_order(positions):
+    """Both ways weight_grad works (whole outer products for short documents, dots over positions for
+    long ones) give exactly the sum over positions in the order given, from +0.0."""
+    rng = random.Random(positions)
+    gs, xs = [vec(rng, 4, 1e3) for _ in range(positions)], [vec(rng, 3, 1e-3) for _ in range(positions)]
+    expected = [[0.0] * 3 for _ in range(4)]
+    for g, x in zip(gs, xs):
+        for i in range(4):
+            for m in range(3):
+                expected[i][m] = expected[i][m] + x[m] * g[i]
+    assert bits_of(E.weight_grad(gs, xs)) == bits_of(expected)
+
+
 def test_mlp_checks():
     assert E.mlp_weights_check([[1.0, -2.0]], [[0.5], [-0.75]]) == (True, 0.75)
     assert E.mlp_weights_check([[1.0, math.nan]], [[0.5], [-0.5]])[0] is False
