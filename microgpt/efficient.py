@@ -3,9 +3,9 @@
 The original engine builds one `Value` per number and lets `Value.backward` apply the chain rule node by
 node. This engine keeps plain lists of floats and writes each backward pass by hand (embedding sum,
 rmsnorm, q/k/v projections, causal multi-head attention over the KV cache, softmax + cross-entropy,
-ReLU MLP, residuals, lm_head), then runs Adam over flat lists. It is about 20x faster, and it gives
-exactly the same bits: every loss, every weight after every step, every sample. Floating-point
-addition is not associative, so that takes three rules:
+ReLU MLP, residuals, lm_head), then runs Adam over flat lists. It is about 14x faster natively and
+11x in the page (benchmarks/), and it gives exactly the same bits: every loss, every weight after
+every step, every sample. Floating-point addition is not associative, so that takes three rules:
 
 1. Same operations. Every float operation is the one a `Value` does: `x / n` is `x * n**-1`,
    `a - b` is `a + (-b)`, `-y` is `y * -1`, `sqrt` is `** -0.5`, and so on.
