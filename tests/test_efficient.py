@@ -3,47 +3,36 @@ backward passes checked against finite differences."""
 import json
 import math
 import random
+import shutil
 import struct
+import subprocess
 
 import pytest
 
+from conftest import ROOT
 from microgpt import Config, Trainer
 from microgpt import efficient as E
-from microgpt.model import gpt, softmax
 
-WORDS = ['amelia', 'bartholomew', 'cy', 'dorothea', 'eli', 'fitzgerald', 'gwendolyn', 'hal', 'ines', 'jo',
-         'konstantinos', 'lu', 'maximiliana', 'ned', 'ottoline', 'pia', 'quentin', 'rosalind', 'sy', 'tobias',
-         'ursula', 'vi', 'wilhelmina', 'xu', 'yolanda', 'zed']
-TINY = ['ab', 'ba', 'aab', 'abba', 'b', 'aaaaaaaaaaaaaaaaaaaaab']  # two letters, one document over any block size
-
-CONFIGS = {
-    'default': (Config(num_steps=12), WORDS),
-    'two layers': (Config(n_layer=2, num_steps=10, seed=3), WORDS),
-    'two heads, block 8': (Config(n_head=2, block_size=8, num_steps=12, temperature=0.9), WORDS),
-    'one head, n_embd 8, other seed': (Config(n_embd=8, n_head=1, num_steps=15, seed=2024), WORDS),
-    'tiny vocab, long document': (Config(n_embd=12, n_head=3, block_size=6, num_steps=15, seed=9), TINY),
-    'eight heads, three layers': (Config(n_embd=16, n_head=8, n_layer=3, block_size=10, num_steps=6,
-                                         learning_rate=0.05, beta1=0.5, beta2=0.9), WORDS),
-}
-
-
-def assert_same_run(a, b):
-    sa, sb = a.export_state(), b.export_state()
-    for key in ('step', 'weights', 'adam_m', 'adam_v', 'rng', 'docs', 'uchars', 'config'):
-        assert sa[key] == sb[key], key
+from engine_cases import (CONFIGS, NON_FINITE_CASES, WORDS, bits, engines_difference, non_finite_grads, original_grads,
+                          run_difference)
 
 
 @pytest.mark.parametrize('name', list(CONFIGS))
 def test_engines_agree_bit_for_bit(name):
-    config, docs = CONFIGS[name]
-    original, efficient = Trainer(config, docs, 'original'), Trainer(config, docs, 'efficient')
-    assert_same_run(original, efficient)  # the same initialisation
-    while not original.done:
-        a, b = original.step(), efficient.step()
-        assert a == b  # step, loss and learning rate, exactly
-        assert_same_run(original, efficient)  # every weight and Adam moment after every step
-    assert original.sample(10) == efficient.sample(10)
-    assert original.sample(5, 1.3, random.Random(1)) == efficient.sample(5, 1.3, random.Random(1))
+    assert engines_difference(name) is None
+
+
+def test_engines_agree_bit_for_bit_under_pyodide(dist_dir):
+    """The same cases on the page's interpreter (CPython 3.14 in WebAssembly, another sum() and maths library),
+    with the package the site serves, run by Pyodide in Node.js."""
+    node = shutil.which('node')
+    assert node, 'Node.js is needed to run Pyodide outside the browser'
+    run = subprocess.run([node, str(ROOT / 'tests' / 'pyodide_node.mjs'), str(dist_dir), str(ROOT / 'tests'),
+                          'pyodide_engines.py'], capture_output=True, text=True, timeout=600)
+    lines = run.stdout.splitlines()
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert lines[0].startswith('python 3.14') and lines[0].endswith('emscripten')
+    assert lines[1:] == [f'ok {name}' for name in [*CONFIGS, *NON_FINITE_CASES]]
 
 
 @pytest.mark.parametrize('first,second', [('original', 'efficient'), ('efficient', 'original')])
@@ -57,25 +46,8 @@ def test_state_moves_between_engines(first, second):
     assert moved.engine_name == second
     tail = [moved.step().loss for _ in range(6)]
     assert head + tail == losses
-    assert_same_run(moved, whole)
+    assert run_difference(moved, whole) is None
     assert moved.sample(8) == whole.sample(8)
-
-
-def original_grads(trainer, tokens):
-    """The gist's loss and Value gradients for one document, without an update."""
-    engine, cfg = trainer.engine, trainer.config
-    n = min(cfg.block_size, len(tokens) - 1)
-    keys, values = engine.new_cache()
-    losses = []
-    for pos_id in range(n):
-        logits = gpt(tokens[pos_id], pos_id, keys, values, engine.state_dict, cfg.n_layer, cfg.n_head)
-        losses.append(-softmax(logits)[tokens[pos_id + 1]].log())
-    loss = (1 / n) * sum(losses)
-    loss.backward()
-    grads = {name: [[p.grad for p in row] for row in mat] for name, mat in engine.state_dict.items()}
-    for p in engine.params:
-        p.grad = 0
-    return loss.data, grads
 
 
 @pytest.mark.parametrize('name', ['default', 'two layers', 'tiny vocab, long document', 'eight heads, three layers'])
@@ -263,35 +235,13 @@ def test_plain_sum_adds_left_to_right():
     assert E.dot(xs, [1.0] * 4) == plain and type(E.dot(xs, [1.0] * 4)) is float
 
 
-def bits(x):
-    """A float's bits, but every nan alike (IEEE leaves a nan's sign and payload to the hardware)."""
-    return 'nan' if math.isnan(x) else struct.pack('<d', x)
-
-
-@pytest.mark.parametrize('case', ['fc1 weight nan', 'nan behind a dead unit', 'overflow behind a dead unit'])
+@pytest.mark.parametrize('case', NON_FINITE_CASES)
 def test_gradients_equal_the_value_graphs_with_non_finite_numbers(case):
     """Where ReLU's zeros meet inf or nan (0.0 * inf is nan), no term may be skipped: the gradients keep
-    the original's bits, nan for nan and inf for inf. A dead unit: its fc1 row is zeros, so it is inactive
-    at every position."""
-    config, docs = Config(n_embd=8, n_head=2, n_layer=2, block_size=8, num_steps=5), WORDS
-    state = Trainer(config, docs, 'original').export_state()
-    weights = state['weights']
-    if case == 'fc1 weight nan':
-        weights['layer0.mlp_fc1'][5][2] = math.nan
-    elif case == 'nan behind a dead unit':
-        weights['layer0.mlp_fc1'][7] = [0.0] * 8
-        for row in weights['layer0.mlp_fc2']:
-            row[7] = math.nan  # nan * 0.0 is nan: the forward pass is nan
-    else:
-        weights['layer1.mlp_fc1'][7] = [0.0] * 8
-        for row in weights['layer1.mlp_fc2']:
-            row[7] = 1e307  # finite, summing to a finite 8e307, but its input gradient overflows: 0.0 * inf is nan
-        weights['lm_head'] = [[w * 1000 for w in row] for row in weights['lm_head']]
-    original, efficient = Trainer.from_state(state, 'original'), Trainer.from_state(state, 'efficient')
-    tokens = original.tokenizer.encode('bartholomew')
-    loss, grads = original_grads(original, tokens)
-    e_loss, e_grads = efficient.engine.loss_and_grads(tokens)
-    assert bits(e_loss) == bits(loss)
-    assert not all(math.isfinite(g) for mat in grads.values() for row in mat for g in row)  # the case matters
+    the original's bits, nan for nan and inf for inf."""
+    (loss, grads), (e_loss, e_grads) = non_finite_grads(case)
+    assert e_loss == loss
+    assert any(b == 'nan' or math.isinf(struct.unpack('<d', b)[0]) for mat in grads.values() for row in mat
+               for b in row)  # the case matters: some gradient is not finite
     for key in grads:
-        assert [[bits(float(g)) for g in row] for row in grads[key]] == [[bits(g) for g in row] for row in e_grads[key]], key
+        assert e_grads[key] == grads[key], key
