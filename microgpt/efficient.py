@@ -64,10 +64,22 @@ def dot(a, b):
     return sum(map(mul, a, b), ZERO)
 
 
-# -- forward pieces, float for float the original's ------------------------------------------------
-def linear(x, w):
-    return [dot(row, x) for row in w]
+_ZEROS = repeat(ZERO)
 
+
+def matvec(flat, x):
+    """[dot(row, x) for row in a matrix], the matrix given as its rows one after another in one flat list:
+    the products of all rows in one pass, cut into rows by zip over a single iterator, each row summed
+    like dot(). Every loop runs in C, which makes it faster than a dot() per row."""
+    products = map(mul, flat, x * (len(flat) // len(x)))
+    return list(map(sum, zip(*[products] * len(x)), _ZEROS))
+
+
+def flatten(rows):
+    return list(chain.from_iterable(rows))
+
+
+# -- forward pieces, float for float the original's ------------------------------------------------
 
 def rmsnorm(x):
     """Returns the output and what the backward needs: (out, scale, ms + 1e-5)."""
@@ -93,12 +105,12 @@ def picker(indices):
     return lambda seq: tuple(seq[i] for i in indices)
 
 
-def mlp_forward(xn, w1, w2, finite):
+def mlp_forward(xn, w1_flat, w2, finite):
     """fc2(relu(fc1(xn))). Returns the output, fc1's output h and the active units (h > 0), in order.
 
     An inactive unit gives 0 (0.0 gives the same products). With finite weights its terms are zeros
     and fc2's sums skip them; otherwise (finite False) every term is taken."""
-    h = linear(xn, w1)
+    h = matvec(w1_flat, xn)
     active = [j for j, hj in enumerate(h) if hj > 0]
     units = active if finite else range(len(h))
     take = picker(units)
@@ -106,10 +118,10 @@ def mlp_forward(xn, w1, w2, finite):
     return [dot(take(row), act) for row in w2], h, active
 
 
-def mlp_weights_check(w1, w2):
+def mlp_weights_check(w1_flat, w2):
     """Whether the MLP may skip inactive units at all (both weights finite: an inf or nan makes these
     sums inf or nan), and the largest |fc2 weight|, for mlp_backward's overflow check."""
-    finite = math.isfinite(sum(map(sum, w1))) and math.isfinite(sum(map(sum, w2)))
+    finite = math.isfinite(sum(w1_flat)) and math.isfinite(sum(map(sum, w2)))
     return finite, max(max(map(max, w2)), -min(map(min, w2))) if finite else math.inf
 
 
@@ -123,11 +135,10 @@ def attention_head(q, keys, values, inv_sqrt_hd):
 
 
 # -- backward pieces: each returns the gradient of its inputs, summed in the original's order ------
-def input_grad(cols_rev, g):
+def input_grad(cols_rev_flat, g):
     """Gradient of a linear layer's input: for each column m, sum over rows i, LAST row first, of
-    w[i][m] * g[i]. cols_rev: the columns of w with the rows reversed (transpose_rev)."""
-    g_rev = g[::-1]
-    return [dot(col, g_rev) for col in cols_rev]
+    w[i][m] * g[i]. cols_rev_flat: the columns of w with the rows reversed (transpose_rev), flattened."""
+    return matvec(cols_rev_flat, g[::-1])
 
 
 def transpose_rev(w):
@@ -137,14 +148,11 @@ def transpose_rev(w):
 def weight_grad(gs, xs):
     """Gradient of a linear layer's weights: w[i][m] gets x[m] * g[i] once per position, last position
     first. gs, xs: the output gradients and inputs at each position, in the order positions are processed."""
-    if len(gs) <= 9:  # a short document: add whole outer products, position after position (faster here)
-        total = repeat(0.0)
-        for g, x in zip(gs, xs):
-            total = map(add, total, [gi * xm for gi in g for xm in x])  # lazy: one pass at the end
-        flat, cols = list(total), len(xs[0])
-        return [flat[k:k + cols] for k in range(0, len(flat), cols)]
-    x_cols = list(zip(*xs))  # a long one: a dot over the positions for each weight
-    return [[dot(g_col, x_col) for x_col in x_cols] for g_col in zip(*gs)]
+    n, cols = len(gs), len(xs[0])
+    x_cols = flatten(zip(*xs))  # x[m] at each position, for m = 0, 1, ...
+    g_cols = chain.from_iterable(map(mul, zip(*gs), repeat(cols)))  # g[i] at each position, once per m
+    flat = list(map(sum, zip(*[map(mul, g_cols, x_cols * len(gs[0]))] * n), _ZEROS))  # like matvec
+    return [flat[k:k + cols] for k in range(0, len(flat), cols)]
 
 
 def rmsnorm_backward(x, scale, msp, dout, dx=None):
@@ -279,15 +287,25 @@ class EfficientEngine:
                 [[[] for _ in range(cfg.n_head)] for _ in range(cfg.n_layer)])
 
     # -- forward ---------------------------------------------------------------------------------
-    def _mlp_checks(self):
+    def _prepare(self):
+        """What the forward pass reads from the weights, laid out for it: the matrices of matvec() flat
+        (q, k and v stacked), and the MLP checks. Made once per step and once per sample."""
         w = self._w
-        return [mlp_weights_check(w[f'layer{li}.mlp_fc1'], w[f'layer{li}.mlp_fc2']) for li in range(self.config.n_layer)]
+        flat = {'lm_head': flatten(w['lm_head'])}
+        for li in range(self.config.n_layer):
+            p = f'layer{li}.'
+            flat[p + 'qkv'] = flatten(chain(w[p + 'attn_wq'], w[p + 'attn_wk'], w[p + 'attn_wv']))
+            flat[p + 'attn_wo'] = flatten(w[p + 'attn_wo'])
+            flat[p + 'mlp_fc1'] = flatten(w[p + 'mlp_fc1'])
+            flat[p + 'mlp_checks'] = mlp_weights_check(flat[p + 'mlp_fc1'], w[p + 'mlp_fc2'])
+        return flat
 
-    def _forward(self, token_id, pos_id, keys, values, mlp_checks):
+    def _forward(self, token_id, pos_id, keys, values, flat):
         """The gpt() function at one position: returns (logits, embedding, its rmsnorm, the layers)."""
         cfg, w = self.config, self._w
         n_head = cfg.n_head
-        hd = len(w['wte'][0]) // n_head
+        n_embd = len(w['wte'][0])
+        hd = n_embd // n_head
         inv_sqrt_hd = (hd ** 0.5) ** -1
         emb = list(map(add, w['wte'][token_id], w['wpe'][pos_id]))  # joint token and position embedding
         x, *rms0 = rmsnorm(emb)
@@ -296,9 +314,8 @@ class EfficientEngine:
             L = _Layer()
             L.x_in = x
             L.xn, *L.rms1 = rmsnorm(x)
-            L.q = linear(L.xn, w[f'layer{li}.attn_wq'])
-            k = linear(L.xn, w[f'layer{li}.attn_wk'])
-            v = linear(L.xn, w[f'layer{li}.attn_wv'])
+            qkv = matvec(flat[f'layer{li}.qkv'], L.xn)
+            L.q, k, v = qkv[:n_embd], qkv[n_embd:2 * n_embd], qkv[2 * n_embd:]
             L.heads, L.x_attn = [], []
             for h in range(n_head):
                 hs = slice(h * hd, (h + 1) * hd)
@@ -307,19 +324,19 @@ class EfficientEngine:
                 out, parts = attention_head(L.q[hs], keys[li][h], values[li][h], inv_sqrt_hd)
                 L.heads.append(parts)
                 L.x_attn.extend(out)
-            L.x_mid = list(map(add, linear(L.x_attn, w[f'layer{li}.attn_wo']), x))
+            L.x_mid = list(map(add, matvec(flat[f'layer{li}.attn_wo'], L.x_attn), x))
             L.xn2, *L.rms2 = rmsnorm(L.x_mid)
-            mlp_out, L.h, L.active = mlp_forward(L.xn2, w[f'layer{li}.mlp_fc1'], w[f'layer{li}.mlp_fc2'],
-                                                 mlp_checks[li][0])
+            mlp_out, L.h, L.active = mlp_forward(L.xn2, flat[f'layer{li}.mlp_fc1'], w[f'layer{li}.mlp_fc2'],
+                                                 flat[f'layer{li}.mlp_checks'][0])
             x = list(map(add, mlp_out, L.x_mid))
             layers.append(L)
-        return linear(x, w['lm_head']), x, emb, rms0, layers
+        return matvec(flat['lm_head'], x), x, emb, rms0, layers
 
     def next_token_probs(self, token_id, pos_id, keys, values, temperature):
         """Probabilities of the next token at a temperature, for sampling."""
         if pos_id == 0:  # a new sample: the weights may have changed since the last one
-            self._sample_checks = self._mlp_checks()
-        logits = self._forward(token_id, pos_id, keys, values, self._sample_checks)[0]
+            self._sample_flat = self._prepare()
+        logits = self._forward(token_id, pos_id, keys, values, self._sample_flat)[0]
         exps, _, inv = softmax_parts([z * temperature ** -1 for z in logits])  # `l / temperature`
         return [e * inv for e in exps]
 
@@ -336,17 +353,17 @@ class EfficientEngine:
         n = min(cfg.block_size, len(tokens) - 1)
         keys, values = self.new_cache()
         positions, losses = [], []
-        mlp_checks = self._mlp_checks()
+        flat = self._prepare()
         for pos_id in range(n):
-            logits, *fwd = self._forward(tokens[pos_id], pos_id, keys, values, mlp_checks)
+            logits, *fwd = self._forward(tokens[pos_id], pos_id, keys, values, flat)
             exps, total, inv = softmax_parts(logits)
             target = tokens[pos_id + 1]
             losses.append(math.log(exps[target] * inv) * -1)  # -probs[target].log()
             positions.append(((exps, total, inv), *fwd))
         loss = sum(losses, ZERO) * (1 / n)  # (1 / n) * sum(losses)
-        return loss, self._backward(tokens, positions, keys, values, mlp_checks)
+        return loss, self._backward(tokens, positions, keys, values, flat)
 
-    def _backward(self, tokens, positions, keys, values, mlp_checks):
+    def _backward(self, tokens, positions, keys, values, flat):
         cfg, w = self.config, self._w
         n_embd, n_head, n_layer = len(w['wte'][0]), cfg.n_head, cfg.n_layer
         hd = n_embd // n_head
@@ -354,6 +371,7 @@ class EfficientEngine:
         n = len(positions)
         # views of the weights for the input gradients: columns, rows in backward order
         cols = {name: transpose_rev(mat) for name, mat in w.items() if name.endswith(('wo', 'fc1', 'fc2'))}
+        wo_cols = {name: flatten(mat) for name, mat in cols.items() if name.endswith('wo')}
         dw1 = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by rows
         dw2_cols = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by columns
         qkv = []
@@ -362,7 +380,7 @@ class EfficientEngine:
             views = []
             for first in (False, True):
                 order = qkv_finish_order(n_embd, n_head, first)[::-1]
-                views.append((itemgetter(*order), list(zip(*[stacked[i] for i in order]))))
+                views.append((itemgetter(*order), flatten(zip(*[stacked[i] for i in order]))))
             qkv.append(views)
         dkeys = [[[[0.0] * hd for _ in range(n)] for _ in range(n_head)] for _ in range(n_layer)]
         dvalues = [[[[0.0] * hd for _ in range(n)] for _ in range(n_head)] for _ in range(n_layer)]
@@ -385,11 +403,11 @@ class EfficientEngine:
                 L, p = layers[li], f'layer{li}.'
                 # MLP block: x_out = fc2(relu(fc1(rmsnorm(x_mid)))) + x_mid
                 dxn2 = mlp_backward(L.xn2, L.h, L.active, dx, cols[p + 'mlp_fc1'], cols[p + 'mlp_fc2'],
-                                    dw1[li], dw2_cols[li], mlp_checks[li])
+                                    dw1[li], dw2_cols[li], flat[p + 'mlp_checks'])
                 dx_mid = rmsnorm_backward(L.x_mid, *L.rms2, dxn2, dx)
                 # attention block: x_mid = wo(attention(q, k, v of rmsnorm(x_in))) + x_in
                 record(p + 'attn_wo', dx_mid, L.x_attn)
-                dx_attn = input_grad(cols[p + 'attn_wo'], dx_mid)
+                dx_attn = input_grad(wo_cols[p + 'attn_wo'], dx_mid)
                 dq = []
                 for h in range(n_head):
                     hs = slice(h * hd, (h + 1) * hd)
@@ -402,8 +420,7 @@ class EfficientEngine:
                 record(p + 'attn_wk', dk, L.xn)
                 record(p + 'attn_wv', dv, L.xn)
                 pick, qkv_cols = qkv[li][t == 0]
-                g = pick(dq + dk + dv)
-                dxn = [dot(col, g) for col in qkv_cols]
+                dxn = matvec(qkv_cols, list(pick(dq + dk + dv)))
                 dx = rmsnorm_backward(L.x_in, *L.rms1, dxn, dx_mid)
             demb = rmsnorm_backward(emb, *rms0, dx)
             dwte[tokens[t]] = list(map(add, dwte[tokens[t]], demb))  # emb = wte[token] + wpe[pos]

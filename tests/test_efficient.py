@@ -131,15 +131,15 @@ def test_linear_backwards():
     rng = random.Random(3)
     w = [vec(rng, 5) for _ in range(4)]
     x, g = vec(rng, 5), vec(rng, 4)
-    f_x = lambda xs: sum(a * b for a, b in zip(E.linear(xs, w), g))
-    dx = E.input_grad(E.transpose_rev(w), g)
+    f_x = lambda xs: sum(a * b for a, b in zip(E.matvec(E.flatten(w), xs), g))
+    dx = E.input_grad(E.flatten(E.transpose_rev(w)), g)
     assert all(close(dx[i], numeric_grad(f_x, x, i)) for i in range(5))
     dx_lm = E.lm_head_input_grad(w, 2, g)  # lm_head: the same gradient, another order
     assert dx_lm == pytest.approx(dx)
     xs, gs = [vec(rng, 5) for _ in range(3)], [vec(rng, 4) for _ in range(3)]
     dw = E.weight_grad(gs, xs)
     for i in range(4):
-        f_w = lambda row: sum(sum(a * b for a, b in zip(E.linear(x_, w[:i] + [row] + w[i + 1:]), g_))
+        f_w = lambda row: sum(sum(a * b for a, b in zip(E.matvec(E.flatten(w[:i] + [row] + w[i + 1:]), x_), g_))
                               for x_, g_ in zip(xs, gs))
         assert all(close(dw[i][m], numeric_grad(f_w, w[i], m)) for m in range(5))
 
@@ -153,21 +153,21 @@ def test_mlp_backward():
     xs, gs = [vec(rng, n_in) for _ in range(3)], [vec(rng, n_in) for _ in range(3)]
 
     def f(w1_, w2_, xs_):  # sum over positions of mlp(x) . g
-        return sum(sum(o * g for o, g in zip(E.mlp_forward(x, w1_, w2_, True)[0], g_)) for x, g_ in zip(xs_, gs))
+        return sum(sum(o * g for o, g in zip(E.mlp_forward(x, E.flatten(w1_), w2_, True)[0], g_)) for x, g_ in zip(xs_, gs))
 
     def backward(skip_ok):
         dw1, dw2_cols = [[0.0] * n_in for _ in range(n_hidden)], [[0.0] * n_in for _ in range(n_hidden)]
         dxs = []
         for x, g in reversed(list(zip(xs, gs))):
-            out, h, active = E.mlp_forward(x, w1, w2, skip_ok[0])
+            out, h, active = E.mlp_forward(x, E.flatten(w1), w2, skip_ok[0])
             dxs.append(E.mlp_backward(x, h, active, g, E.transpose_rev(w1), E.transpose_rev(w2), dw1, dw2_cols, skip_ok))
         return dxs[::-1], dw1, [list(row) for row in zip(*dw2_cols)]
 
-    checks = E.mlp_weights_check(w1, w2)
+    checks = E.mlp_weights_check(E.flatten(w1), w2)
     assert checks[0] is True
     skipped, every_unit = backward(checks), backward((False, math.inf))
     assert bits_of(skipped) == bits_of(every_unit)
-    assert any(len(E.mlp_forward(x, w1, w2, True)[2]) < n_hidden for x in xs)  # some unit was skipped
+    assert any(len(E.mlp_forward(x, E.flatten(w1), w2, True)[2]) < n_hidden for x in xs)  # some unit was skipped
     dxs, dw1, dw2 = skipped
     for p, x in enumerate(xs):
         assert all(close(dxs[p][m], numeric_grad(lambda x_: f(w1, w2, xs[:p] + [x_] + xs[p + 1:]), x, m)) for m in range(n_in))
@@ -192,9 +192,9 @@ def test_weight_grad_adds_positions_in_order(positions):
 
 
 def test_mlp_checks():
-    assert E.mlp_weights_check([[1.0, -2.0]], [[0.5], [-0.75]]) == (True, 0.75)
-    assert E.mlp_weights_check([[1.0, math.nan]], [[0.5], [-0.5]])[0] is False
-    assert E.mlp_weights_check([[1.0, 2.0]], [[math.inf], [0.5]])[0] is False
+    assert E.mlp_weights_check([1.0, -2.0], [[0.5], [-0.75]]) == (True, 0.75)
+    assert E.mlp_weights_check([1.0, math.nan], [[0.5], [-0.5]])[0] is False
+    assert E.mlp_weights_check([1.0, 2.0], [[math.inf], [0.5]])[0] is False
 
 
 def bits_of(nested):
