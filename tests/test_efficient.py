@@ -179,8 +179,8 @@ def test_mlp_backward():
 
 @pytest.mark.parametrize('positions', [1, 3, 9, 10, 16])
 def test_weight_grad_adds_positions_in_order(positions):
-    """Both ways weight_grad works (whole outer products for short documents, dots over positions for
-    long ones) give exactly the sum over positions in the order given, from +0.0."""
+    """weight_grad gives exactly the sum over positions in the order given, from +0.0, for short and long
+    documents."""
     rng = random.Random(positions)
     gs, xs = [vec(rng, 4, 1e3) for _ in range(positions)], [vec(rng, 3, 1e-3) for _ in range(positions)]
     expected = [[0.0] * 3 for _ in range(4)]
