@@ -80,7 +80,6 @@ def flatten(rows):
 
 
 # -- forward pieces, float for float the original's ------------------------------------------------
-
 def rmsnorm(x):
     """Returns the output and what the backward needs: (out, scale, ms + 1e-5)."""
     ms = dot(x, x) * len(x) ** -1  # sum(xi * xi) / len(x), and Value's `/ n` is `* n**-1`
@@ -142,6 +141,7 @@ def input_grad(cols_rev_flat, g):
 
 
 def transpose_rev(w):
+    """The columns of w, each listing the rows last first: the order input gradients sum in."""
     return list(zip(*w[::-1]))
 
 
