@@ -276,6 +276,7 @@ class EfficientEngine:
         # Let there be Adam, the blessed optimizer and its buffers (flat, in OriginalEngine.params order)
         self.m = [0.0] * n_params  # first moment buffer
         self.v = [0.0] * n_params  # second moment buffer
+        self._sample_flat = None  # _prepare()'s answer for the sample being drawn
 
     def weights(self):
         return {name: [list(row) for row in mat] for name, mat in self._w.items()}
@@ -370,8 +371,8 @@ class EfficientEngine:
         inv_sqrt_hd = (hd ** 0.5) ** -1
         n = len(positions)
         # views of the weights for the input gradients: columns, rows in backward order
-        cols = {name: transpose_rev(mat) for name, mat in w.items() if name.endswith(('wo', 'fc1', 'fc2'))}
-        wo_cols = {name: flatten(mat) for name, mat in cols.items() if name.endswith('wo')}
+        cols = {name: transpose_rev(mat) for name, mat in w.items() if name.endswith(('fc1', 'fc2'))}
+        wo_cols = {name: flatten(transpose_rev(mat)) for name, mat in w.items() if name.endswith('wo')}
         dw1 = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by rows
         dw2_cols = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by columns
         qkv = []
@@ -384,8 +385,10 @@ class EfficientEngine:
             qkv.append(views)
         dkeys = [[[[0.0] * hd for _ in range(n)] for _ in range(n_head)] for _ in range(n_layer)]
         dvalues = [[[[0.0] * hd for _ in range(n)] for _ in range(n_head)] for _ in range(n_layer)]
-        seen = {name: ([], []) for name in w if not name.startswith(('wte', 'wpe', 'layer')) or
-                name.endswith(('wq', 'wk', 'wv', 'wo'))}  # output grads, inputs per position
+        # output gradients and inputs per position of the layers whose weight gradients come at the end
+        # (q, k and v share their input: their rows are stacked, as in _prepare)
+        seen = {name: ([], []) for name in ['lm_head'] + [f'layer{li}.{m}' for li in range(n_layer)
+                                                          for m in ('qkv', 'attn_wo')]}
 
         def record(name, g, x):
             seen[name][0].append(g)
@@ -416,11 +419,10 @@ class EfficientEngine:
                                                   dkeys[li][h], dvalues[li][h])
                 dk = list(chain.from_iterable(dkeys[li][h][t] for h in range(n_head)))  # complete: later positions are done
                 dv = list(chain.from_iterable(dvalues[li][h][t] for h in range(n_head)))
-                record(p + 'attn_wq', dq, L.xn)
-                record(p + 'attn_wk', dk, L.xn)
-                record(p + 'attn_wv', dv, L.xn)
+                dqkv = dq + dk + dv
+                record(p + 'qkv', dqkv, L.xn)
                 pick, qkv_cols = qkv[li][t == 0]
-                dxn = matvec(qkv_cols, list(pick(dq + dk + dv)))
+                dxn = matvec(qkv_cols, list(pick(dqkv)))
                 dx = rmsnorm_backward(L.x_in, *L.rms1, dxn, dx_mid)
             demb = rmsnorm_backward(emb, *rms0, dx)
             dwte[tokens[t]] = list(map(add, dwte[tokens[t]], demb))  # emb = wte[token] + wpe[pos]
@@ -429,8 +431,12 @@ class EfficientEngine:
         for name in seen:
             grads[name] = weight_grad(*seen[name])
         for li in range(n_layer):
-            grads[f'layer{li}.mlp_fc1'] = dw1[li]
-            grads[f'layer{li}.mlp_fc2'] = [list(row) for row in zip(*dw2_cols[li])]
+            p = f'layer{li}.'
+            dqkv = grads.pop(p + 'qkv')
+            grads[p + 'attn_wq'], grads[p + 'attn_wk'] = dqkv[:n_embd], dqkv[n_embd:2 * n_embd]
+            grads[p + 'attn_wv'] = dqkv[2 * n_embd:]
+            grads[p + 'mlp_fc1'] = dw1[li]
+            grads[p + 'mlp_fc2'] = [list(row) for row in zip(*dw2_cols[li])]
         return {name: grads[name] for name in w}  # in the weights' order
 
     def _adam(self, grads, step, lr_t):
