@@ -96,25 +96,19 @@ def softmax_parts(logits):
     return exps, total, total ** -1
 
 
-def picker(indices):
-    """A function taking these items of a sequence, as a tuple (itemgetter, also for 0 or 1 index)."""
-    indices = list(indices)
-    if len(indices) > 1:
-        return itemgetter(*indices)
-    return lambda seq: tuple(seq[i] for i in indices)
-
-
-def mlp_forward(xn, w1_flat, w2, finite):
+def mlp_forward(xn, w1_flat, w2_cols, finite):
     """fc2(relu(fc1(xn))). Returns the output, fc1's output h and the active units (h > 0), in order.
 
     An inactive unit gives 0 (0.0 gives the same products). With finite weights its terms are zeros
-    and fc2's sums skip them; otherwise (finite False) every term is taken."""
+    and fc2's sums skip them; otherwise (finite False) every term is taken. Few units are active, so
+    fc2's sums grow unit by unit: out[i] = ((0 + w2[i][j0]*a_j0) + w2[i][j1]*a_j1) + ..., j ascending."""
     h = matvec(w1_flat, xn)
     active = [j for j, hj in enumerate(h) if hj > 0]
-    units = active if finite else range(len(h))
-    take = picker(units)
-    act = [h[j] if h[j] > 0 else 0.0 for j in units]
-    return [dot(take(row), act) for row in w2], h, active
+    out = [0.0] * len(w2_cols[0])
+    for j in (active if finite else range(len(h))):
+        a_j = h[j] if h[j] > 0 else 0.0
+        out = [o + w * a_j for o, w in zip(out, w2_cols[j])]
+    return out, h, active
 
 
 def mlp_weights_check(w1_flat, w2):
@@ -169,7 +163,7 @@ def rmsnorm_backward(x, scale, msp, dout, dx=None):
     return [r + scale * d + sq + sq for r, d, sq in zip(dx, dout, sq_terms)]  # ((r + scale*d) + sq) + sq
 
 
-def mlp_backward(xn, h, active, dout, w1_cols_rev, w2_cols_rev, dw1, dw2_cols, skip_ok):
+def mlp_backward(xn, h, active, dout, w1, w2_cols, dw1, dw2_cols, skip_ok):
     """Backward of mlp_forward at one position: returns the gradient of xn, and adds this position's
     terms into dw1 (fc1's weight gradient, by rows) and dw2_cols (fc2's, by columns).
 
@@ -183,19 +177,18 @@ def mlp_backward(xn, h, active, dout, w1_cols_rev, w2_cols_rev, dw1, dw2_cols, s
     dout_rev = dout[::-1]
     if w_finite and sum(map(abs, dout)) * w2_max < 1e300 and math.isfinite(sum(xn)):
         units = active
-        dh = [dot(w2_cols_rev[j], dout_rev) for j in units]  # relu's local gradient is 1.0 here
+        dh = [dot(w2_cols[j][::-1], dout_rev) for j in units]  # relu's local gradient is 1.0 here
     else:
         units = range(len(h))
-        dh = [float(h[j] > 0) * dot(w2_cols_rev[j], dout_rev) for j in units]
+        dh = [float(h[j] > 0) * dot(w2_cols[j][::-1], dout_rev) for j in units]
     for j in units:  # fc2: w2[i][j] gets act_j * dout_i
         a_j = h[j] if h[j] > 0 else 0.0
         dw2_cols[j] = [acc + d * a_j for acc, d in zip(dw2_cols[j], dout)]
-    for i, d in zip(units, dh):  # fc1: w1[i][m] gets xn_m * dh_i
-        dw1[i] = [acc + x * d for acc, x in zip(dw1[i], xn)]
-    n_hidden = len(h)
-    take = picker([n_hidden - 1 - i for i in reversed(units)])  # the units last first, in w1_cols_rev
-    dh_rev = dh[::-1]
-    return [dot(take(col), dh_rev) for col in w1_cols_rev]
+    dxn = [0.0] * len(xn)
+    for j, d in zip(reversed(units), dh[::-1]):
+        dw1[j] = [acc + x * d for acc, x in zip(dw1[j], xn)]  # fc1: w1[j][m] gets xn_m * dh_j
+        dxn = [acc + w * d for acc, w in zip(dxn, w1[j])]  # xn_m gets w1[j][m] * dh_j, units last first
+    return dxn
 
 
 def attention_head_backward(q, keys, values, parts, dout, inv_sqrt_hd, dkeys, dvalues):
@@ -298,6 +291,7 @@ class EfficientEngine:
             flat[p + 'qkv'] = flatten(chain(w[p + 'attn_wq'], w[p + 'attn_wk'], w[p + 'attn_wv']))
             flat[p + 'attn_wo'] = flatten(w[p + 'attn_wo'])
             flat[p + 'mlp_fc1'] = flatten(w[p + 'mlp_fc1'])
+            flat[p + 'mlp_fc2_cols'] = list(zip(*w[p + 'mlp_fc2']))
             flat[p + 'mlp_checks'] = mlp_weights_check(flat[p + 'mlp_fc1'], w[p + 'mlp_fc2'])
         return flat
 
@@ -327,7 +321,7 @@ class EfficientEngine:
                 L.x_attn.extend(out)
             L.x_mid = list(map(add, matvec(flat[f'layer{li}.attn_wo'], L.x_attn), x))
             L.xn2, *L.rms2 = rmsnorm(L.x_mid)
-            mlp_out, L.h, L.active = mlp_forward(L.xn2, flat[f'layer{li}.mlp_fc1'], w[f'layer{li}.mlp_fc2'],
+            mlp_out, L.h, L.active = mlp_forward(L.xn2, flat[f'layer{li}.mlp_fc1'], flat[f'layer{li}.mlp_fc2_cols'],
                                                  flat[f'layer{li}.mlp_checks'][0])
             x = list(map(add, mlp_out, L.x_mid))
             layers.append(L)
@@ -371,7 +365,6 @@ class EfficientEngine:
         inv_sqrt_hd = (hd ** 0.5) ** -1
         n = len(positions)
         # views of the weights for the input gradients: columns, rows in backward order
-        cols = {name: transpose_rev(mat) for name, mat in w.items() if name.endswith(('fc1', 'fc2'))}
         wo_cols = {name: flatten(transpose_rev(mat)) for name, mat in w.items() if name.endswith('wo')}
         dw1 = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by rows
         dw2_cols = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by columns
@@ -405,7 +398,7 @@ class EfficientEngine:
             for li in reversed(range(n_layer)):
                 L, p = layers[li], f'layer{li}.'
                 # MLP block: x_out = fc2(relu(fc1(rmsnorm(x_mid)))) + x_mid
-                dxn2 = mlp_backward(L.xn2, L.h, L.active, dx, cols[p + 'mlp_fc1'], cols[p + 'mlp_fc2'],
+                dxn2 = mlp_backward(L.xn2, L.h, L.active, dx, w[p + 'mlp_fc1'], flat[p + 'mlp_fc2_cols'],
                                     dw1[li], dw2_cols[li], flat[p + 'mlp_checks'])
                 dx_mid = rmsnorm_backward(L.x_mid, *L.rms2, dxn2, dx)
                 # attention block: x_mid = wo(attention(q, k, v of rmsnorm(x_in))) + x_in

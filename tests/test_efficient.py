@@ -152,22 +152,25 @@ def test_mlp_backward():
     w1, w2 = [vec(rng, n_in) for _ in range(n_hidden)], [vec(rng, n_hidden) for _ in range(n_in)]
     xs, gs = [vec(rng, n_in) for _ in range(3)], [vec(rng, n_in) for _ in range(3)]
 
+    def forward(x, w1_, w2_, finite=True):
+        return E.mlp_forward(x, E.flatten(w1_), list(zip(*w2_)), finite)  # fc2 by columns
+
     def f(w1_, w2_, xs_):  # sum over positions of mlp(x) . g
-        return sum(sum(o * g for o, g in zip(E.mlp_forward(x, E.flatten(w1_), w2_, True)[0], g_)) for x, g_ in zip(xs_, gs))
+        return sum(sum(o * g for o, g in zip(forward(x, w1_, w2_)[0], g_)) for x, g_ in zip(xs_, gs))
 
     def backward(skip_ok):
         dw1, dw2_cols = [[0.0] * n_in for _ in range(n_hidden)], [[0.0] * n_in for _ in range(n_hidden)]
         dxs = []
         for x, g in reversed(list(zip(xs, gs))):
-            out, h, active = E.mlp_forward(x, E.flatten(w1), w2, skip_ok[0])
-            dxs.append(E.mlp_backward(x, h, active, g, E.transpose_rev(w1), E.transpose_rev(w2), dw1, dw2_cols, skip_ok))
+            out, h, active = forward(x, w1, w2, skip_ok[0])
+            dxs.append(E.mlp_backward(x, h, active, g, w1, list(zip(*w2)), dw1, dw2_cols, skip_ok))
         return dxs[::-1], dw1, [list(row) for row in zip(*dw2_cols)]
 
     checks = E.mlp_weights_check(E.flatten(w1), w2)
     assert checks[0] is True
     skipped, every_unit = backward(checks), backward((False, math.inf))
     assert bits_of(skipped) == bits_of(every_unit)
-    assert any(len(E.mlp_forward(x, E.flatten(w1), w2, True)[2]) < n_hidden for x in xs)  # some unit was skipped
+    assert any(len(forward(x, w1, w2)[2]) < n_hidden for x in xs)  # some unit was skipped
     dxs, dw1, dw2 = skipped
     for p, x in enumerate(xs):
         assert all(close(dxs[p][m], numeric_grad(lambda x_: f(w1, w2, xs[:p] + [x_] + xs[p + 1:]), x, m)) for m in range(n_in))
