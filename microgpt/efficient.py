@@ -118,13 +118,21 @@ def mlp_weights_check(w1_flat, w2):
     return finite, max(max(map(max, w2)), -min(map(min, w2))) if finite else math.inf
 
 
-def attention_head(q, keys, values, inv_sqrt_hd):
-    """One head at one position: q against every cached key so far (position 0 first)."""
-    logits = [dot(q, k) * inv_sqrt_hd for k in keys]  # `/ head_dim**0.5` is `* (head_dim**0.5)**-1`
-    exps, total, inv = softmax_parts(logits)
-    weights = [e * inv for e in exps]
-    out = [dot(weights, col) for col in zip(*values)]  # sum over positions s = 0, 1, ... of w_s * v_s[j]
-    return out, (exps, total, inv, weights)
+def attention(q, keys, values, n_head, inv_sqrt_hd):
+    """Every head at one position. keys, values: the cached vectors of positions 0, 1, ..., t one after
+    another in one flat list. Works on all heads at once, position by position ("(s, h) order"), so that
+    every loop runs in C: a head's dot products are runs of head_dim consecutive numbers.
+    Returns the output and what the backward needs: (each head's softmax parts, the weights spread out)."""
+    n_embd = len(q)
+    hd, n_pos = n_embd // n_head, len(keys) // n_embd
+    # q_h . k_s for every position s and head h, `/ head_dim**0.5` being `* (head_dim**0.5)**-1`
+    logits = [z * inv_sqrt_hd for z in map(sum, zip(*[map(mul, q * n_pos, keys)] * hd), _ZEROS)]
+    heads = [softmax_parts(logits[h::n_head]) for h in range(n_head)]  # each head over s = 0, 1, ...
+    weights = chain.from_iterable(zip(*[[e * inv for e in exps] for exps, _, inv in heads]))  # (s, h) order
+    w_spread = list(chain.from_iterable(map(repeat, weights, repeat(hd))))  # w[s][h] at each of v_s's numbers
+    # out[i] = sum over s = 0, 1, ... of w[s][head of i] * v_s[i]: the products by position, then by column
+    out = list(map(sum, zip(*zip(*[map(mul, w_spread, values)] * n_embd)), _ZEROS))
+    return out, (heads, w_spread)
 
 
 # -- backward pieces: each returns the gradient of its inputs, summed in the original's order ------
@@ -191,25 +199,31 @@ def mlp_backward(xn, h, active, dout, w1, w2_cols, dw1, dw2_cols, skip_ok):
     return dxn
 
 
-def attention_head_backward(q, keys, values, parts, dout, inv_sqrt_hd, dkeys, dvalues):
-    """Backward of attention_head; returns dq and adds the keys' and values' terms into dkeys, dvalues
-    (one list per position, summed over the positions that used them, last position first).
+def attention_backward(q, keys, values, parts, dout, n_head, inv_sqrt_hd, dkeys, dvalues):
+    """Backward of attention; returns dq and adds the keys' and values' terms into dkeys, dvalues (flat
+    like keys and values, each number summed over the positions that used it, last position first).
 
-    Orders: w_s feeds out_0, out_1, ... so it sums last j first; `total` feeds each w_s through its
-    own `total**-1` node, last s first; e_s gets its w_s term before its `total` term; q_j is met by
-    the logits of s = 0, 1, ... so it sums last s first."""
-    exps, total, inv, weights = parts
-    dout_rev = dout[::-1]
-    dw = [dot(v[::-1], dout_rev) for v in values]
-    dinv = list(map(mul, exps, dw))  # w_s = e_s * inv_s
-    dtotal = dot(repeat(-1 * total ** -2), dinv[::-1])  # inv_s = total**-1
-    dexps = [inv * d + dtotal for d in dw]
-    dlogits = [inv_sqrt_hd * (e * d) for e, d in zip(exps, dexps)]  # exp's local gradient is exp itself
-    dlogits_rev = dlogits[::-1]
-    dq = [dot(col, dlogits_rev) for col in zip(*keys[::-1])]
-    for s, (dl, w) in enumerate(zip(dlogits, weights)):
-        dkeys[s] = [acc + qj * dl for acc, qj in zip(dkeys[s], q)]
-        dvalues[s] = [acc + d * w for acc, d in zip(dvalues[s], dout)]
+    Orders: w_s feeds out_0, out_1, ... of its head, so it sums last j first; `total` feeds each w_s
+    through its own `total**-1` node, last s first; e_s gets its w_s term before its `total` term;
+    q_j is met by the logits of s = 0, 1, ... so it sums last s first. Sums "last first" run over
+    reversed lists, their answers reversed back."""
+    n_embd = len(q)
+    hd, n_pos = n_embd // n_head, len(keys) // n_embd
+    heads, w_spread = parts
+    # dw[s][h] = sum over j, last first, of v_s[j] * dout[j] within head h, in (s, h) order
+    dw = list(map(sum, zip(*[map(mul, values[::-1], dout[::-1] * n_pos)] * hd), _ZEROS))[::-1]
+    dlogits = []  # per head, the gradient of each q . k_s sum
+    for h, (exps, total, inv) in enumerate(heads):
+        dw_h = dw[h::n_head]
+        dinv = list(map(mul, exps, dw_h))  # w_s = e_s * inv_s
+        dtotal = dot(repeat(-1 * total ** -2), dinv[::-1])  # inv_s = total**-1
+        # e_s gets inv * dw_s, then dtotal; exp's local gradient is exp itself
+        dlogits.append([inv_sqrt_hd * (e * (inv * d + dtotal)) for e, d in zip(exps, dw_h)])
+    dl_spread = list(chain.from_iterable(map(repeat, chain.from_iterable(zip(*dlogits)), repeat(hd))))
+    dq = list(map(sum, zip(*zip(*[map(mul, keys[::-1], dl_spread[::-1])] * n_embd)), _ZEROS))[::-1]
+    size = len(keys)
+    dkeys[:size] = map(add, dkeys[:size], map(mul, q * n_pos, dl_spread))  # k_s[j] gets q_j * dlogit
+    dvalues[:size] = map(add, dvalues[:size], map(mul, dout * n_pos, w_spread))  # v_s[j] gets dout_j * w_s
     return dq
 
 
@@ -254,7 +268,7 @@ def qkv_finish_order(n_embd, n_head, first_position):
 
 class _Layer:
     """What one layer's backward needs from its forward at one position."""
-    __slots__ = ('x_in', 'rms1', 'xn', 'q', 'heads', 'x_attn', 'x_mid', 'rms2', 'xn2', 'h', 'active')
+    __slots__ = ('x_in', 'rms1', 'xn', 'q', 'attn', 'x_attn', 'x_mid', 'rms2', 'xn2', 'h', 'active')
 
 
 class EfficientEngine:
@@ -275,10 +289,9 @@ class EfficientEngine:
         return {name: [list(row) for row in mat] for name, mat in self._w.items()}
 
     def new_cache(self):
-        """Keys and values so far, per layer and head (each a list of head-sized slices, one per position)."""
-        cfg = self.config
-        return ([[[] for _ in range(cfg.n_head)] for _ in range(cfg.n_layer)],
-                [[[] for _ in range(cfg.n_head)] for _ in range(cfg.n_layer)])
+        """Keys and values so far, per layer: each position's vector appended to one flat list."""
+        n_layer = self.config.n_layer
+        return [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
 
     # -- forward ---------------------------------------------------------------------------------
     def _prepare(self):
@@ -311,14 +324,9 @@ class EfficientEngine:
             L.xn, *L.rms1 = rmsnorm(x)
             qkv = matvec(flat[f'layer{li}.qkv'], L.xn)
             L.q, k, v = qkv[:n_embd], qkv[n_embd:2 * n_embd], qkv[2 * n_embd:]
-            L.heads, L.x_attn = [], []
-            for h in range(n_head):
-                hs = slice(h * hd, (h + 1) * hd)
-                keys[li][h].append(k[hs])
-                values[li][h].append(v[hs])
-                out, parts = attention_head(L.q[hs], keys[li][h], values[li][h], inv_sqrt_hd)
-                L.heads.append(parts)
-                L.x_attn.extend(out)
+            keys[li] += k
+            values[li] += v
+            L.x_attn, L.attn = attention(L.q, keys[li], values[li], n_head, inv_sqrt_hd)
             L.x_mid = list(map(add, matvec(flat[f'layer{li}.attn_wo'], L.x_attn), x))
             L.xn2, *L.rms2 = rmsnorm(L.x_mid)
             mlp_out, L.h, L.active = mlp_forward(L.xn2, flat[f'layer{li}.mlp_fc1'], flat[f'layer{li}.mlp_fc2_cols'],
@@ -376,8 +384,8 @@ class EfficientEngine:
                 order = qkv_finish_order(n_embd, n_head, first)[::-1]
                 views.append((itemgetter(*order), flatten(zip(*[stacked[i] for i in order]))))
             qkv.append(views)
-        dkeys = [[[[0.0] * hd for _ in range(n)] for _ in range(n_head)] for _ in range(n_layer)]
-        dvalues = [[[[0.0] * hd for _ in range(n)] for _ in range(n_head)] for _ in range(n_layer)]
+        dkeys = [[0.0] * (n * n_embd) for _ in range(n_layer)]  # flat, like the cache
+        dvalues = [[0.0] * (n * n_embd) for _ in range(n_layer)]
         # output gradients and inputs per position of the layers whose weight gradients come at the end
         # (q, k and v share their input: their rows are stacked, as in _prepare)
         seen = {name: ([], []) for name in ['lm_head'] + [f'layer{li}.{m}' for li in range(n_layer)
@@ -404,14 +412,11 @@ class EfficientEngine:
                 # attention block: x_mid = wo(attention(q, k, v of rmsnorm(x_in))) + x_in
                 record(p + 'attn_wo', dx_mid, L.x_attn)
                 dx_attn = input_grad(wo_cols[p + 'attn_wo'], dx_mid)
-                dq = []
-                for h in range(n_head):
-                    hs = slice(h * hd, (h + 1) * hd)
-                    dq += attention_head_backward(L.q[hs], keys[li][h][:t + 1], values[li][h][:t + 1],
-                                                  L.heads[h], dx_attn[hs], inv_sqrt_hd,
-                                                  dkeys[li][h], dvalues[li][h])
-                dk = list(chain.from_iterable(dkeys[li][h][t] for h in range(n_head)))  # complete: later positions are done
-                dv = list(chain.from_iterable(dvalues[li][h][t] for h in range(n_head)))
+                size = (t + 1) * n_embd  # the cache up to this position
+                dq = attention_backward(L.q, keys[li][:size], values[li][:size], L.attn, dx_attn, n_head,
+                                        inv_sqrt_hd, dkeys[li], dvalues[li])
+                dk = dkeys[li][t * n_embd:size]  # complete: later positions are done
+                dv = dvalues[li][t * n_embd:size]
                 dqkv = dq + dk + dv
                 record(p + 'qkv', dqkv, L.xn)
                 pick, qkv_cols = qkv[li][t == 0]

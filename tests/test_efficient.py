@@ -93,27 +93,28 @@ def test_rmsnorm_backward():
     assert E.rmsnorm_backward(x, scale, msp, dout, residual) == pytest.approx([a + b for a, b in zip(dx, residual)])
 
 
-def test_attention_head_backward():
+def test_attention_backward():
+    """Three heads over three cached positions: dq, and the terms added into the (longer) key and value
+    gradient buffers, against finite differences; buffer entries past the cache stay untouched."""
     rng = random.Random(1)
-    hd, t = 4, 3
-    q = vec(rng, hd)
-    keys = [vec(rng, hd) for _ in range(t)]
-    values = [vec(rng, hd) for _ in range(t)]
-    dout = vec(rng, hd)
+    n_head, hd, t = 3, 2, 3
+    n_embd = n_head * hd
+    q = vec(rng, n_embd)
+    keys, values = vec(rng, t * n_embd), vec(rng, t * n_embd)  # flat: position after position
+    dout = vec(rng, n_embd)
     inv = (hd ** 0.5) ** -1
-    out, parts = E.attention_head(q, keys, values, inv)
-    dkeys, dvalues = [[0.0] * hd for _ in range(t)], [[0.0] * hd for _ in range(t)]
-    dq = E.attention_head_backward(q, keys, values, parts, dout, inv, dkeys, dvalues)
+    out, parts = E.attention(q, keys, values, n_head, inv)
+    before_k, before_v = vec(rng, (t + 1) * n_embd), vec(rng, (t + 1) * n_embd)
+    dkeys, dvalues = list(before_k), list(before_v)
+    dq = E.attention_backward(q, keys, values, parts, dout, n_head, inv, dkeys, dvalues)
 
     def loss(q_, keys_, values_):
-        return sum(o * d for o, d in zip(E.attention_head(q_, keys_, values_, inv)[0], dout))
-    assert all(close(dq[i], numeric_grad(lambda v: loss(v, keys, values), q, i)) for i in range(hd))
-    for s in range(t):
-        for i in range(hd):
-            fk = lambda v: loss(q, keys[:s] + [v] + keys[s + 1:], values)
-            fv = lambda v: loss(q, keys, values[:s] + [v] + values[s + 1:])
-            assert close(dkeys[s][i], numeric_grad(fk, keys[s], i))
-            assert close(dvalues[s][i], numeric_grad(fv, values[s], i))
+        return sum(o * d for o, d in zip(E.attention(q_, keys_, values_, n_head, inv)[0], dout))
+    assert all(close(dq[i], numeric_grad(lambda v: loss(v, keys, values), q, i)) for i in range(n_embd))
+    for i in range(t * n_embd):
+        assert close(dkeys[i] - before_k[i], numeric_grad(lambda v: loss(q, v, values), keys, i))
+        assert close(dvalues[i] - before_v[i], numeric_grad(lambda v: loss(q, keys, v), values, i))
+    assert dkeys[t * n_embd:] == before_k[t * n_embd:] and dvalues[t * n_embd:] == before_v[t * n_embd:]
 
 
 def test_loss_backward():
