@@ -237,14 +237,17 @@ def loss_backward(exps, total, inv, target, n):
     return dlogits
 
 
-def lm_head_input_grad(lm_head, target, dlogits):
+def lm_head_input_grad(cols_rev_flat, target_row, target, dlogits):
     """Gradient of lm_head's input: probs[target] reaches row `target` first and the total reaches the
-    others in ascending order, so the sum runs over the rows last first, skipping the target, then the target."""
-    others = [i for i in reversed(range(len(lm_head))) if i != target]
-    cols = list(zip(*[lm_head[i] for i in others]))
-    d_others = [dlogits[i] for i in others]
-    d_target = dlogits[target]
-    return [dot(col, d_others) + w * d_target for col, w in zip(cols, lm_head[target])]
+    others in ascending order, so the sum runs over the rows last first, skipping the target, then the
+    target. cols_rev_flat: as for input_grad; target_row: lm_head[target].
+
+    The target's place in the first sum gets a 0.0 gradient: its terms are then zeros, which change no
+    sum from +0.0. (A zero times inf or nan is nan, but then the target's logit is inf or nan, and every
+    dlogit is already nan, or the loss raised at log(0).)"""
+    d_others = list(dlogits)
+    d_target, d_others[target] = d_others[target], 0.0
+    return [s + w * d_target for s, w in zip(input_grad(cols_rev_flat, d_others), target_row)]
 
 
 def qkv_finish_order(n_embd, n_head, first_position):
@@ -373,7 +376,7 @@ class EfficientEngine:
         inv_sqrt_hd = (hd ** 0.5) ** -1
         n = len(positions)
         # views of the weights for the input gradients: columns, rows in backward order
-        wo_cols = {name: flatten(transpose_rev(mat)) for name, mat in w.items() if name.endswith('wo')}
+        cols_rev = {name: flatten(transpose_rev(mat)) for name, mat in w.items() if name.endswith(('wo', 'lm_head'))}
         dw1 = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by rows
         dw2_cols = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by columns
         qkv = []
@@ -402,7 +405,7 @@ class EfficientEngine:
             target = tokens[t + 1]
             dlogits = loss_backward(exps, total, inv, target, n)
             record('lm_head', dlogits, x)
-            dx = lm_head_input_grad(w['lm_head'], target, dlogits)
+            dx = lm_head_input_grad(cols_rev['lm_head'], w['lm_head'][target], target, dlogits)
             for li in reversed(range(n_layer)):
                 L, p = layers[li], f'layer{li}.'
                 # MLP block: x_out = fc2(relu(fc1(rmsnorm(x_mid)))) + x_mid
@@ -411,7 +414,7 @@ class EfficientEngine:
                 dx_mid = rmsnorm_backward(L.x_mid, *L.rms2, dxn2, dx)
                 # attention block: x_mid = wo(attention(q, k, v of rmsnorm(x_in))) + x_in
                 record(p + 'attn_wo', dx_mid, L.x_attn)
-                dx_attn = input_grad(wo_cols[p + 'attn_wo'], dx_mid)
+                dx_attn = input_grad(cols_rev[p + 'attn_wo'], dx_mid)
                 size = (t + 1) * n_embd  # the cache up to this position
                 dq = attention_backward(L.q, keys[li][:size], values[li][:size], L.attn, dx_attn, n_head,
                                         inv_sqrt_hd, dkeys[li], dvalues[li])

@@ -135,7 +135,7 @@ def test_linear_backwards():
     f_x = lambda xs: sum(a * b for a, b in zip(E.matvec(E.flatten(w), xs), g))
     dx = E.input_grad(E.flatten(E.transpose_rev(w)), g)
     assert all(close(dx[i], numeric_grad(f_x, x, i)) for i in range(5))
-    dx_lm = E.lm_head_input_grad(w, 2, g)  # lm_head: the same gradient, another order
+    dx_lm = E.lm_head_input_grad(E.flatten(E.transpose_rev(w)), w[2], 2, g)  # lm_head: another order
     assert dx_lm == pytest.approx(dx)
     xs, gs = [vec(rng, 5) for _ in range(3)], [vec(rng, 4) for _ in range(3)]
     dw = E.weight_grad(gs, xs)
@@ -179,6 +179,25 @@ def test_mlp_backward():
         assert all(close(dw1[i][m], numeric_grad(lambda r: f(w1[:i] + [r] + w1[i + 1:], w2, xs), w1[i], m)) for m in range(n_in))
     for i in range(n_in):
         assert all(close(dw2[i][j], numeric_grad(lambda r: f(w1, w2[:i] + [r] + w2[i + 1:], xs), w2[i], j)) for j in range(n_hidden))
+
+
+@pytest.mark.parametrize('target', [0, 3, 6])
+def test_lm_head_input_grad_order(target):
+    """lm_head's input gradient sums over the rows last first without the target, then the target's term:
+    exactly (the plain ascending order rounds differently in some column)."""
+    rng = random.Random(target)
+    w = [vec(rng, 12) for _ in range(7)]
+    dlogits = vec(rng, 7)
+    expected = []
+    for m in range(12):
+        acc = 0.0
+        for i in reversed(range(7)):
+            if i != target:
+                acc += w[i][m] * dlogits[i]
+        expected.append(acc + w[target][m] * dlogits[target])
+    got = E.lm_head_input_grad(E.flatten(E.transpose_rev(w)), w[target], target, dlogits)
+    assert bits_of(got) == bits_of(expected)
+    assert bits_of(got) != bits_of([sum(w[i][m] * dlogits[i] for i in range(7)) for m in range(12)])  # order shows
 
 
 @pytest.mark.parametrize('positions', [1, 3, 9, 10, 16])
