@@ -5,6 +5,7 @@ Everything here is shared by the engines; an engine only does the maths of a ste
 """
 import gc
 import random
+import time
 from collections import namedtuple
 from contextlib import contextmanager
 
@@ -96,6 +97,19 @@ class Trainer:
             loss = self.engine.train_step(tokens, step, lr_t)
         self.step_count = step + 1
         return StepResult(self.step_count, loss, lr_t)
+
+    def train(self, max_steps, seconds=None):
+        """Up to max_steps steps, fewer if training completes or once `seconds` have passed (at least one
+        step); returns their StepResults. The garbage collector stays paused for the whole batch, not
+        only inside each step: between steps it would otherwise run about once a step."""
+        results = []
+        start = time.perf_counter()
+        with gc_paused():
+            while not self.done and len(results) < max_steps:
+                results.append(self.step())
+                if seconds is not None and time.perf_counter() - start >= seconds:
+                    break
+        return results
 
     def set_num_steps(self, num_steps):
         """Change the total number of steps (it sets the learning rate decay) without losing the model."""

@@ -7,6 +7,7 @@ random.gauss can differ in the last bit between C libraries (glibc, macOS, Pyodi
 on the golden file's platform and within 1e-9 relative elsewhere; samples compare exactly everywhere (elsewhere
 they could only differ if a weight landed on a sampling boundary). test_cli.py runs the reference itself.
 """
+import gc
 import json
 import math
 import random
@@ -257,6 +258,32 @@ def test_export_import_continues_exactly(uninterrupted, k):
     assert t2.engine.weights() == want_weights
     assert (t2.engine.m, t2.engine.v) == (want_m, want_v)
     assert t2.sample(5) == want_samples  # the random state came along too
+
+
+@pytest.mark.parametrize('engine', ['original', 'efficient'])
+def test_train_runs_steps_in_a_batch_with_the_collector_paused(uninterrupted, engine):
+    """Trainer.train: the same steps as step() one by one, at most max_steps, at least one step when time is
+    up, none once done; the cyclic garbage collector is off for the whole batch and back on after it."""
+    t = Trainer(Config(**SMALL), R.WORDS['madeup'], engine=engine)
+    collector_on = []
+    engine_step = t.engine.train_step
+
+    def spy(*args):
+        collector_on.append(gc.isenabled())
+        return engine_step(*args)
+    t.engine.train_step = spy
+    results = t.train(3)
+    assert [r.step for r in results] == [1, 2, 3]
+    assert [len(t.train(5, seconds=0)), len(t.train(100))] == [1, SMALL['num_steps'] - 4]
+    assert t.train(1) == [] and t.done
+    assert [r.loss for r in results] == uninterrupted[0][:3] and t.engine.weights() == uninterrupted[1]
+    assert collector_on == [False] * SMALL['num_steps'] and gc.isenabled()
+    gc.disable()
+    try:
+        Trainer(Config(**SMALL), R.WORDS['madeup'], engine=engine).train(2)
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
 
 
 def test_from_state_rejects_damaged_states():

@@ -182,15 +182,10 @@ def train(max_steps, budget_ms):
     """Up to max_steps steps, stopping early once budget_ms have passed; their losses, and where we are."""
     t = S.trainer
     start = time.perf_counter()
-    losses = []
-    while not t.done and len(losses) < max_steps:
-        result = t.step()
-        S.log.append(mg.format_log_row(result))
-        losses.append(result.loss)
-        if (time.perf_counter() - start) * 1000 >= budget_ms:
-            break
+    results = t.train(int(max_steps), budget_ms / 1000)
+    S.log.extend(mg.format_log_row(result) for result in results)
     info = _model_info()
-    info['losses'] = losses
+    info['losses'] = [result.loss for result in results]
     info['ms'] = (time.perf_counter() - start) * 1000
     info['learning_rate'] = t.learning_rate_at(min(t.step_count, t.config.num_steps - 1))
     return _json(info)
