@@ -175,6 +175,32 @@ def test_pause_stops_step_adds_one_reset_starts_over(ui, tmp_path):
     assert ui.dialogs == []  # Reset asks nothing
 
 
+def test_actions_get_in_between_batches_while_training(ui, tmp_path):
+    """Batches run back to back, yet Generate, a settings change and Pause each get in between two of them;
+    the log keeps every step once, in order, and samples say the step they were drawn at."""
+    ui.page.get_by_label('Engine').select_option(index=1)  # efficient: many steps per batch
+    ui.fresh(5000)
+    ui.button('Train').click()
+    expect(ui.status).to_contain_text(re.compile(r'step \d{2,} / 5000'), timeout=STEP_TIMEOUT)
+    ui.button('Generate').click()
+    note = ui.page.locator('#samples-note')
+    expect(note).to_contain_text(re.compile(r'After \d{2,}'), timeout=STEP_TIMEOUT)
+    ui.set('Temperature', '0.8')  # a setting that keeps the model, applied while training
+    expect(note).to_contain_text('at temperature 0.8', timeout=STEP_TIMEOUT)
+    assert 'training' in ui.status.inner_text()
+    sampled_at = int(re.search(r'After ([\d,]+)', note.inner_text()).group(1).replace(',', ''))
+    ui.button('Pause').click()
+    expect(ui.status).to_contain_text('paused')
+    ui.page.wait_for_timeout(500)
+    paused_at = ui.step_numbers()[0]
+    assert 0 < sampled_at <= paused_at < 5000
+    ui.page.wait_for_timeout(700)
+    assert ui.step_numbers()[0] == paused_at  # the batch under way at Pause was the last
+    rows = ui.download_log(tmp_path).splitlines()
+    assert [int(r.split(',')[0]) for r in rows[1:]] == list(range(1, paused_at + 1))
+    assert ui.errors == [] and ui.alert.inner_text() == ''
+
+
 def test_steps_and_temperature_keep_the_model_other_settings_ask(ui):
     ui.fresh(20)
     ui.step(3)

@@ -2,7 +2,8 @@
 #
 # The worker (worker.py, Pyodide) owns the dataset, the model and the log; every call to it returns JSON.
 # Training is pull-based: while training, this side asks for ~100 ms of steps at a time, and Pause simply
-# stops asking. Calls that change the model run one at a time under `lock`; a model number (`gen`) in every
+# stops asking. The next batch is asked for before this side shows the last one, so the worker never waits
+# for the page. Calls that change the model run one at a time under `lock`; a model number (`gen`) in every
 # answer lets the page ignore answers about a model that has since been replaced.
 import asyncio
 import json
@@ -84,8 +85,25 @@ class State:
     alert_kind = ''
 
 
+class Lock:
+    """asyncio.Lock that counts the tasks waiting for it: training lets them in between two batches."""
+    def __init__(self):
+        self._lock = asyncio.Lock()
+        self.waiting = 0
+
+    async def __aenter__(self):
+        self.waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self.waiting -= 1
+
+    async def __aexit__(self, *exc):
+        self._lock.release()
+
+
 S = State()
-lock = asyncio.Lock()
+lock = Lock()
 ready_event = asyncio.Event()
 
 
@@ -236,13 +254,29 @@ def field_error(field, d):
 
 
 # -- talking to the worker -------------------------------------------------------------------------------
-async def call(name, *args):
-    """Await a worker function; its JSON answer as Python data (a worker exception becomes {'error': ...})."""
+def ask(name, *args):
+    """Start a worker function; await answer() for its result. Calls run in the worker in the order asked."""
     try:
-        answer = await getattr(S.worker, name)(*args)
+        return name, getattr(S.worker, name)(*args)
+    except Exception as e:  # noqa: BLE001 - the page must survive anything
+        return name, e
+
+
+async def answer(asked):
+    """The JSON answer of an ask() as Python data (a worker exception becomes {'error': ...})."""
+    name, promise = asked
+    try:
+        if isinstance(promise, Exception):
+            raise promise
+        text = await promise
     except Exception as e:  # noqa: BLE001 - the page must survive anything
         return {'error': 'the worker failed in %s: %s' % (name, e)}
-    return json.loads(answer)
+    return json.loads(text)
+
+
+async def call(name, *args):
+    """Await a worker function; its JSON answer as Python data (a worker exception becomes {'error': ...})."""
+    return await answer(ask(name, *args))
 
 
 def read_settings():
@@ -351,29 +385,38 @@ async def refresh_samples_locked():
             show_alert(r['error'])
         return
     if S.model is not None and r['gen'] == S.model['gen']:
-        show_samples(r['samples'], r['temperature'], S.model['step'])
+        show_samples(r['samples'], r['temperature'], r['step'])  # the worker's step: a batch may be under way
     S.last_sample = now()
+
+
+def keep_training():
+    return S.running and S.model is not None and not S.model['done']
 
 
 async def training_loop():
     S.loop_alive = True
     try:
-        tick = now()
-        while True:
+        while keep_training():
             async with lock:
-                if not S.running or S.model is None or S.model['done']:
-                    break
-                r = await call('train', 1000000, TRAIN_BUDGET_MS)
-                if 'error' in r:
-                    show_alert(r['error'])
-                    break
-                t = now()
-                if S.running:
+                # Batches back to back: the next is asked for before this side shows the last. The lock is
+                # held while a batch is under way, and let go between batches when another task waits.
+                tick = now()
+                pending = ask('train', 1000000, TRAIN_BUDGET_MS) if keep_training() else None
+                while pending is not None:
+                    r = await answer(pending)
+                    pending = None
+                    if 'error' in r:
+                        show_alert(r['error'])
+                        S.running = False
+                        break
+                    if S.running and not r['done'] and lock.waiting == 0:
+                        pending = ask('train', 1000000, TRAIN_BUDGET_MS)
+                    t = now()
                     S.elapsed += (t - tick) / 1000
-                tick = t
-                take_steps(r, t)
-                if S.model['done'] or t - S.last_sample > SAMPLE_EVERY_MS:
-                    await refresh_samples_locked()
+                    tick = t
+                    take_steps(r, t)
+                    if S.model['done'] or t - S.last_sample > SAMPLE_EVERY_MS:
+                        await refresh_samples_locked()
     finally:
         S.running = False
         S.loop_alive = False

@@ -222,7 +222,7 @@ def sample(count, temperature_text):
         samples = S.trainer.sample(int(count), temperature, rng=S.preview_rng)
     except mg.MicrogptError as e:
         return _json(_error(e))
-    return _json({'gen': S.gen, 'samples': samples, 'temperature': temperature})
+    return _json({'gen': S.gen, 'step': S.trainer.step_count, 'samples': samples, 'temperature': temperature})
 
 
 def verify(steps):
