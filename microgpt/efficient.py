@@ -175,13 +175,13 @@ def transpose_rev(w):
 
 
 def weight_grad(gs, xs):
-    """Gradient of a linear layer's weights: w[i][m] gets x[m] * g[i] once per position, last position
-    first. gs, xs: the output gradients and inputs at each position, in the order positions are processed."""
+    """Gradient of a linear layer's weights, flat (row after row): w[i][m] gets x[m] * g[i] once per
+    position, last position first. gs, xs: the output gradients and inputs at each position, in the
+    order positions are processed."""
     n, cols = len(gs), len(xs[0])
     x_cols = flatten(zip(*xs))  # x[m] at each position, for m = 0, 1, ...
     g_cols = chain.from_iterable(map(mul, zip(*gs), repeat(cols)))  # g[i] at each position, once per m
-    flat = list(map(sum, zip(*[map(mul, g_cols, x_cols * len(gs[0]))] * n), _ZEROS))  # like matvec
-    return [flat[k:k + cols] for k in range(0, len(flat), cols)]
+    return list(map(sum, zip(*[map(mul, g_cols, x_cols * len(gs[0]))] * n), _ZEROS))  # like matvec
 
 
 def rmsnorm_backward(x, scale, msp, dout, dx=None):
@@ -314,6 +314,9 @@ class EfficientEngine:
         self.m = [0.0] * n_params  # first moment buffer
         self.v = [0.0] * n_params  # second moment buffer
         self._sample_flat = None  # _prepare()'s answer for the sample being drawn
+        # the rows of q, k and v in the order their input gradient sums them, later positions and position 0
+        orders = [qkv_finish_order(config.n_embd, config.n_head, first)[::-1] for first in (False, True)]
+        self._qkv_orders = [(order, itemgetter(*order)) for order in orders]
 
     def weights(self):
         return {name: [list(row) for row in mat] for name, mat in self._w.items()}
@@ -376,12 +379,18 @@ class EfficientEngine:
     # -- training --------------------------------------------------------------------------------
     def train_step(self, tokens, step, lr_t):
         """Forward one document, backward, Adam update; returns the loss (a float)."""
-        loss, grads = self.loss_and_grads(tokens)
-        self._adam(list(chain.from_iterable(chain.from_iterable(grads.values()))), step, lr_t)
+        loss, grads = self._loss_and_flat_grads(tokens)
+        self._adam(list(chain.from_iterable(grads)), step, lr_t)
         return loss
 
     def loss_and_grads(self, tokens):
         """The step's loss and the gradient of every weight (name -> rows), before any update."""
+        loss, grads = self._loss_and_flat_grads(tokens)
+        return loss, {name: [g[i * cols:(i + 1) * cols] for i in range(rows)]
+                      for (name, rows, cols), g in zip(self._shapes, grads)}
+
+    def _loss_and_flat_grads(self, tokens):
+        """The step's loss and each weight's gradient as one flat list (row after row), in the weights' order."""
         cfg = self.config
         n = min(cfg.block_size, len(tokens) - 1)
         keys, values = self.new_cache()
@@ -406,14 +415,10 @@ class EfficientEngine:
         cols_rev = {name: flatten(transpose_rev(mat)) for name, mat in w.items() if name.endswith(('wo', 'lm_head'))}
         dw1 = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by rows
         dw2_cols = [[[0.0] * n_embd for _ in w[f'layer{li}.mlp_fc1']] for li in range(n_layer)]  # by columns
-        qkv = []
+        qkv = []  # per layer, for later positions and for position 0: (pick the rows, the columns)
         for li in range(n_layer):
             stacked = w[f'layer{li}.attn_wq'] + w[f'layer{li}.attn_wk'] + w[f'layer{li}.attn_wv']
-            views = []
-            for first in (False, True):
-                order = qkv_finish_order(n_embd, n_head, first)[::-1]
-                views.append((itemgetter(*order), flatten(zip(*[stacked[i] for i in order]))))
-            qkv.append(views)
+            qkv.append([(pick, flatten(zip(*[stacked[i] for i in order]))) for order, pick in self._qkv_orders])
         dkeys = [[0.0] * (n * n_embd) for _ in range(n_layer)]  # flat, like the cache
         dvalues = [[0.0] * (n * n_embd) for _ in range(n_layer)]
         # output gradients and inputs per position of the layers whose weight gradients come at the end
@@ -455,17 +460,18 @@ class EfficientEngine:
             demb = rmsnorm_backward(emb, *rms0, dx)
             dwte[tokens[t]] = list(map(add, dwte[tokens[t]], demb))  # emb = wte[token] + wpe[pos]
             dwpe[t] = list(map(add, dwpe[t], demb))
-        grads = {'wte': dwte, 'wpe': dwpe}
+        grads = {'wte': flatten(dwte), 'wpe': flatten(dwpe)}
         for name in seen:
             grads[name] = weight_grad(*seen[name])
+        size = n_embd * n_embd
         for li in range(n_layer):
             p = f'layer{li}.'
             dqkv = grads.pop(p + 'qkv')
-            grads[p + 'attn_wq'], grads[p + 'attn_wk'] = dqkv[:n_embd], dqkv[n_embd:2 * n_embd]
-            grads[p + 'attn_wv'] = dqkv[2 * n_embd:]
-            grads[p + 'mlp_fc1'] = dw1[li]
-            grads[p + 'mlp_fc2'] = [list(row) for row in zip(*dw2_cols[li])]
-        return {name: grads[name] for name in w}  # in the weights' order
+            grads[p + 'attn_wq'], grads[p + 'attn_wk'], grads[p + 'attn_wv'] = (
+                dqkv[:size], dqkv[size:2 * size], dqkv[2 * size:])
+            grads[p + 'mlp_fc1'] = flatten(dw1[li])
+            grads[p + 'mlp_fc2'] = flatten(zip(*dw2_cols[li]))
+        return [grads[name] for name in w]  # in the weights' order
 
     def _adam(self, grads, step, lr_t):
         """Adam over flat lists, each expression as in OriginalEngine.train_step (comprehensions: the
