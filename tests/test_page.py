@@ -227,6 +227,25 @@ def test_steps_and_temperature_keep_the_model_other_settings_ask(ui):
 
 
 # -- settings ----------------------------------------------------------------------------------------------
+def test_steps_below_the_trained_ones_keep_the_model_and_reset_takes_them(ui):
+    """Fewer Steps than the model has trained: the model stays and cannot train, but Reset is offered and
+    starts a new model with them."""
+    ui.fresh(20)
+    ui.step(4)
+    ui.set('Steps', 2)
+    expect(ui.alert).to_contain_text('Steps: must be at least the 4 steps already trained')
+    expect(ui.alert).to_contain_text('Reset starts a new model')
+    assert ui.field('Steps').get_attribute('aria-invalid') == 'true'
+    assert ui.button('Train').is_disabled() and ui.button('Step').is_disabled()
+    assert ui.step_numbers() == (4, 20)  # nothing lost
+    ui.button('Reset').click()
+    ui.wait_status(0, 2)
+    expect(ui.alert).to_have_text('')
+    assert ui.field('Steps').get_attribute('aria-invalid') is None
+    ui.step(2)
+    assert ui.errors == []
+
+
 def test_settings_change_the_parameter_count(ui):
     params = ui.page.locator('#params')
     expect(params).to_have_text(f'{count_params(Config(), 27):,}')

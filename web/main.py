@@ -76,6 +76,7 @@ class State:
     dataset = None  # the worker's description of the current dataset
     dataset_choice = ''  # the Dataset select's value for the current dataset
     errors = {}  # field -> message, for settings that are invalid now
+    errors_model_only = False  # ...for the current model only (Steps below the steps it has trained)
     running = False  # the user wants training to continue
     loop_alive = False
     elapsed = 0.0  # seconds spent training this model
@@ -130,7 +131,7 @@ def update_buttons():
     el('train').disabled = not can_step
     el('step').disabled = not can_step
     el('pause').disabled = not S.running
-    el('reset').disabled = not (ready and valid)
+    el('reset').disabled = not (ready and (valid or S.errors_model_only))  # a new model may take them
     for id_ in ('generate', 'download', 'verify', 'use-paste'):
         el(id_).disabled = not ready or (m is None and id_ != 'use-paste')
 
@@ -220,6 +221,7 @@ def show_description(d):
         set_text('err-' + name, '')
         el(name).removeAttribute('aria-invalid')
     S.errors = {}
+    S.errors_model_only = bool(d.get('model_only'))
     if 'error' in d:
         field = d.get('field') or 'n_embd'
         if field not in LABELS:
@@ -229,7 +231,7 @@ def show_description(d):
         for name, _ in FIELDS:  # the setting named, and any other the rule mentions (n_head in n_embd's)
             if name == field or mentions(d.get('rule') or '', name):
                 el(name).setAttribute('aria-invalid', 'true')
-        show_alert(LABELS[field] + ': ' + (d.get('rule') or d['error']), 'settings')
+        show_alert(LABELS[field] + ': ' + (d.get('rule') or d['error']) + reset_hint(d), 'settings')
         set_text('params', '–')
     else:
         clear_alert('settings')
@@ -245,11 +247,16 @@ def show_description(d):
     update_buttons()
 
 
+def reset_hint(d):
+    return '. Reset starts a new model with these settings.' if d.get('model_only') else ''
+
+
 def field_error(field, d):
     S.errors[field] = d['error']
+    S.errors_model_only = bool(d.get('model_only'))
     set_text('err-' + field, d['error'])
     el(field).setAttribute('aria-invalid', 'true')
-    show_alert(LABELS[field] + ': ' + (d.get('rule') or d['error']), 'settings')
+    show_alert(LABELS[field] + ': ' + (d.get('rule') or d['error']) + reset_hint(d), 'settings')
     update_buttons()
 
 
@@ -308,13 +315,15 @@ async def reset_model_locked():
     """A fresh model from the settings on the page (the caller holds the lock). False when they are invalid."""
     S.running = False
     d = await describe()
-    if 'error' in d:
+    if 'error' in d and not d.get('model_only'):
         return False
     info = await call('reset', json.dumps(read_settings()), el('engine').value)
     if 'error' in info:
         show_alert(info['error'])
         return False
     new_model(info)
+    if 'error' in d:
+        await describe()  # the error was about the old model
     return True
 
 

@@ -44,6 +44,11 @@ def _error(exc):
     return {'error': str(exc), 'field': getattr(exc, 'field', None), 'rule': getattr(exc, 'rule', None)}
 
 
+def _model_only(exc):
+    """An error that concerns only the current model (fewer steps than it has trained): a new one may."""
+    return dict(_error(exc), model_only=True)
+
+
 def _fields(settings):
     """Config fields from the page's input texts; a text that is not a number is the field's error."""
     values = {}
@@ -153,7 +158,10 @@ def describe(settings_json):
             changed = [f for f in NEW_MODEL_FIELDS if getattr(config, f) != getattr(t.config, f)]
             if not changed and config.num_steps != t.config.num_steps:
                 old = t.config.num_steps
-                t.set_num_steps(config.num_steps)  # the engine's own check (not below the steps done)...
+                try:
+                    t.set_num_steps(config.num_steps)  # the engine's own check (not below the steps done)...
+                except mg.ConfigError as e:
+                    return _json(_model_only(e))
                 t.set_num_steps(old)  # ...then back: describing changes nothing
     except mg.ConfigError as e:
         return _json(_error(e))
@@ -195,7 +203,7 @@ def set_num_steps(num_steps):
     try:
         S.trainer.set_num_steps(int(num_steps))
     except mg.MicrogptError as e:
-        return _json(_error(e))
+        return _json(_model_only(e))
     return _json(_model_info())
 
 
