@@ -1,13 +1,15 @@
 """Speed of the page in headless Chromium: prints figures (not a test).
 
-    python benchmarks/browser.py [--steps N] [--long-task-seconds S]
+    python benchmarks/browser.py [--steps N] [--repeats R] [--long-task-seconds S]
 
 Prints: seconds from navigation to ready (Train enabled); for each engine, ms/step of the page's training
-loop and of a bare Pyodide worker running the same engine in the same browser, and their ratio; the
-longest main-thread task while the page trains for S seconds.
+loop (R runs, the engines taking turns; the median and the range, and the speed-up of each pair of runs)
+and of a bare Pyodide worker running the same engine in the same browser, and their ratio; the longest
+main-thread task while the page trains for S seconds.
 """
 import argparse
 import re
+import statistics
 import sys
 import threading
 import time
@@ -95,6 +97,7 @@ def page_ms_per_step(page, engine, steps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--steps', type=int, default=200, help='steps for the original engine (efficient: 10x)')
+    parser.add_argument('--repeats', type=int, default=3, help='page runs of each engine (runs vary by a few %%)')
     parser.add_argument('--long-task-seconds', type=float, default=20.0)
     args = parser.parse_args()
     dist = build.build()
@@ -118,10 +121,13 @@ def main():
                                timeout=120_000)
         ready = time.perf_counter() - t0
         print(f'navigation to ready: {ready:.2f} s')
-        results = {}
-        for engine, steps in (('original', args.steps), ('efficient', args.steps * 10)):
-            results[engine] = page_ms_per_step(page, engine, steps)
-            print(f'page, {engine}: {results[engine]:.2f} ms/step', flush=True)
+        runs = {'original': [], 'efficient': []}
+        for _ in range(args.repeats):
+            for engine, steps in (('original', args.steps), ('efficient', args.steps * 10)):
+                runs[engine].append(page_ms_per_step(page, engine, steps))
+                print(f'page, {engine}: {runs[engine][-1]:.2f} ms/step', flush=True)
+        results = {engine: statistics.median(times) for engine, times in runs.items()}
+        pairs = [o / e for o, e in zip(runs['original'], runs['efficient'])]
         # the bigger model: 1000 steps of n_embd 32, n_layer 2 on the efficient engine, from Train to done
         page.get_by_label('Embedding size').fill('32')
         page.get_by_label('Layers').fill('2')
@@ -154,10 +160,12 @@ def main():
             print(f'bare worker, {engine}: {bare[engine]:.2f} ms/step', flush=True)
         browser.close()
     server.shutdown()
-    print(f"{'engine':<10} {'page ms/step':>13} {'bare worker ms/step':>20} {'page/bare':>10}")
+    print(f"{'engine':<10} {'page ms/step (median, range)':>30} {'bare worker ms/step':>20} {'page/bare':>10}")
     for engine in ('original', 'efficient'):
-        print(f'{engine:<10} {results[engine]:>13.2f} {bare[engine]:>20.2f} {results[engine] / bare[engine]:>10.3f}')
-    print(f"efficient speed-up in the page: {results['original'] / results['efficient']:.1f}x")
+        spread = f'{results[engine]:.2f} ({min(runs[engine]):.2f}-{max(runs[engine]):.2f})'
+        print(f'{engine:<10} {spread:>30} {bare[engine]:>20.2f} {results[engine] / bare[engine]:>10.3f}')
+    print(f"efficient speed-up in the page: {results['original'] / results['efficient']:.1f}x (medians); "
+          f"each pair of runs: {', '.join(f'{r:.1f}x' for r in pairs)}")
     print(f'efficient, n_embd 32, n_layer 2, 1000 steps in the page: {big_seconds:.1f} s')
     longest_text = f'{longest:.0f} ms' if longest else 'none over 50 ms (the Long Tasks API reports only those)'
     print(f'longest main-thread task during {args.long_task_seconds:.0f} s of training: {longest_text}')
