@@ -145,21 +145,31 @@ def mlp_weights_check(w1_flat, w2):
     return True, max(max(map(max, w2)), -min(map(min, w2))), max(max(w1_flat), -min(w1_flat))
 
 
+def columns(flat, width):
+    """The columns of a matrix given row after row (flat, `width` numbers a row), each a tuple."""
+    return zip(*zip(*[iter(flat)] * width))
+
+
 def attention(q, keys, values, n_head, inv_sqrt_hd):
     """Every head at one position. keys, values: the cached vectors of positions 0, 1, ..., t one after
     another in one flat list. Works on all heads at once, position by position ("(s, h) order"), so that
-    every loop runs in C: a head's dot products are runs of head_dim consecutive numbers.
-    Returns the output and what the backward needs: (each head's softmax parts, the weights spread out)."""
+    every loop runs in C: a head's dot products are runs of head_dim consecutive numbers, and a head's
+    softmax runs over a column of the (s, h) table.
+    Returns the output and what the backward needs: (exps, totals, totals**-1, the weights spread out)."""
     n_embd = len(q)
     hd, n_pos = n_embd // n_head, len(keys) // n_embd
     # q_h . k_s for every position s and head h, `/ head_dim**0.5` being `* (head_dim**0.5)**-1`
     logits = [z * inv_sqrt_hd for z in map(sum, zip(*[map(mul, q * n_pos, keys)] * hd), _ZEROS)]
-    heads = [softmax_parts(logits[h::n_head]) for h in range(n_head)]  # each head over s = 0, 1, ...
-    weights = chain.from_iterable(zip(*[[e * inv for e in exps] for exps, _, inv in heads]))  # (s, h) order
+    # softmax of each head over s = 0, 1, ..., as softmax_parts: exp(z + (-max)), summed from 0
+    neg_max = [-m for m in map(max, columns(logits, n_head))]
+    exps = list(map(math.exp, map(add, logits, neg_max * n_pos)))
+    totals = list(map(sum, columns(exps, n_head), _ZEROS))
+    invs = [total ** -1 for total in totals]
+    weights = map(mul, exps, invs * n_pos)  # e * total**-1
     w_spread = list(chain.from_iterable(map(repeat, weights, repeat(hd))))  # w[s][h] at each of v_s's numbers
     # out[i] = sum over s = 0, 1, ... of w[s][head of i] * v_s[i]: the products by position, then by column
-    out = list(map(sum, zip(*zip(*[map(mul, w_spread, values)] * n_embd)), _ZEROS))
-    return out, (heads, w_spread)
+    out = list(map(sum, columns(map(mul, w_spread, values), n_embd), _ZEROS))
+    return out, (exps, totals, invs, w_spread)
 
 
 # -- backward pieces: each returns the gradient of its inputs, summed in the original's order ------
@@ -236,18 +246,18 @@ def attention_backward(q, keys, values, parts, dout, n_head, inv_sqrt_hd, dkeys,
     reversed lists, their answers reversed back."""
     n_embd = len(q)
     hd, n_pos = n_embd // n_head, len(keys) // n_embd
-    heads, w_spread = parts
+    exps, totals, invs, w_spread = parts
     # dw[s][h] = sum over j, last first, of v_s[j] * dout[j] within head h, in (s, h) order
     dw = list(map(sum, zip(*[map(mul, values[::-1], dout[::-1] * n_pos)] * hd), _ZEROS))[::-1]
-    dlogits = []  # per head, the gradient of each q . k_s sum
-    for h, (exps, total, inv) in enumerate(heads):
-        dw_h = dw[h::n_head]
-        dinv = list(map(mul, exps, dw_h))  # w_s = e_s * inv_s
-        dtotal = dot(repeat(-1 * total ** -2), dinv[::-1])  # inv_s = total**-1
-        # e_s gets inv * dw_s, then dtotal; exp's local gradient is exp itself
-        dlogits.append([inv_sqrt_hd * (e * (inv * d + dtotal)) for e, d in zip(exps, dw_h)])
-    dl_spread = list(chain.from_iterable(map(repeat, chain.from_iterable(zip(*dlogits)), repeat(hd))))
-    dq = list(map(sum, zip(*zip(*[map(mul, keys[::-1], dl_spread[::-1])] * n_embd)), _ZEROS))[::-1]
+    dinv_rev = list(map(mul, exps, dw))[::-1]  # w_s = e_s * inv_s
+    # each head's total: the sum over s, last first, of (-1 * total**-2) * dinv_s (inv_s = total**-1)
+    coef_rev = [-1 * total ** -2 for total in reversed(totals)]
+    dtotals = list(map(sum, columns(map(mul, coef_rev * n_pos, dinv_rev), n_head), _ZEROS))[::-1]
+    # e_s gets inv * dw_s, then dtotal; exp's local gradient is exp itself: the gradient of each q . k_s
+    dlogits = [inv_sqrt_hd * (e * (inv * d + dtotal))
+               for e, d, inv, dtotal in zip(exps, dw, invs * n_pos, dtotals * n_pos)]
+    dl_spread = list(chain.from_iterable(map(repeat, dlogits, repeat(hd))))
+    dq = list(map(sum, columns(map(mul, keys[::-1], dl_spread[::-1]), n_embd), _ZEROS))[::-1]
     size = len(keys)
     dkeys[:size] = map(add, dkeys[:size], map(mul, q * n_pos, dl_spread))  # k_s[j] gets q_j * dlogit
     dvalues[:size] = map(add, dvalues[:size], map(mul, dout * n_pos, w_spread))  # v_s[j] gets dout_j * w_s
