@@ -4,7 +4,7 @@ The original engine builds one `Value` per number and lets `Value.backward` appl
 node. This engine keeps plain lists of floats and writes each backward pass by hand (embedding sum,
 rmsnorm, q/k/v projections, causal multi-head attention over the KV cache, softmax + cross-entropy,
 ReLU MLP, residuals, lm_head), then runs Adam over flat lists. It is about 14x faster natively and
-11x in the page (benchmarks/), and it gives exactly the same bits: every loss, every weight after
+about 12x in the page (benchmarks/), and it gives exactly the same bits: every loss, every weight after
 every step, every sample. Floating-point addition is not associative, so that takes three rules:
 
 1. Same operations. Every float operation is the one a `Value` does: `x / n` is `x * n**-1`,
@@ -45,6 +45,8 @@ fc2 forward, the fc1 input gradient and both weight gradients is a signed zero, 
 factor is finite*, and adding a signed zero to a sum from +0.0 changes no bit. So the MLP works on
 the active units only (`mlp_forward`, `mlp_backward`), except where a weight, an input or a gradient
 is inf or nan, or could overflow (0.0 * inf is nan): there it takes every unit, as the original.
+Which units are active, fc1 decides with a fast estimate where a rounding-error bound allows it
+(`fc1_forward`): only a unit it lets through needs its exact value.
 """
 import math
 from itertools import chain, repeat
