@@ -104,7 +104,7 @@ _approx_dot = getattr(math, 'sumprod', None)  # Python 3.12 and newer: a dot pro
 def fc1_forward(xn, w1_rows, w1_flat, w1_max):
     """fc1's output h, exact at every unit ReLU lets through. At the others the original only asks
     whether h <= 0, and most units are inactive, so each unit's h is first estimated by _approx_dot
-    (twice as fast here), and computed exactly only where the estimate might be positive.
+    (in Pyodide twice as fast as the exact sums), and computed exactly only where it might be positive.
 
     Why an estimate may decide: the left-to-right sum of n rounded products differs from the exact dot
     product by at most g*T, where g = n*u/(1 - n*u), u = 2**-53 and T = sum(|w_m * xn_m|) <= max|w| *
@@ -475,12 +475,12 @@ class EfficientEngine:
         grads = {'wte': flatten(dwte), 'wpe': flatten(dwpe)}
         for name in seen:
             grads[name] = weight_grad(*seen[name])
-        size = n_embd * n_embd
+        square = n_embd * n_embd  # the size of wq, wk and wv
         for li in range(n_layer):
             p = f'layer{li}.'
             dqkv = grads.pop(p + 'qkv')
             grads[p + 'attn_wq'], grads[p + 'attn_wk'], grads[p + 'attn_wv'] = (
-                dqkv[:size], dqkv[size:2 * size], dqkv[2 * size:])
+                dqkv[:square], dqkv[square:2 * square], dqkv[2 * square:])
             grads[p + 'mlp_fc1'] = flatten(dw1[li])
             grads[p + 'mlp_fc2'] = flatten(zip(*dw2_cols[li]))
         return [grads[name] for name in w]  # in the weights' order
