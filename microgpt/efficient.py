@@ -45,8 +45,6 @@ fc2 forward, the fc1 input gradient and both weight gradients is a signed zero, 
 factor is finite*, and adding a signed zero to a sum from +0.0 changes no bit. So the MLP works on
 the active units only (`mlp_forward`, `mlp_backward`), except where a weight, an input or a gradient
 is inf or nan, or could overflow (0.0 * inf is nan): there it takes every unit, as the original.
-Which units are active, fc1 decides with a fast estimate where a rounding-error bound allows it
-(`fc1_forward`): only a unit it lets through needs its exact value.
 """
 import math
 from functools import lru_cache
@@ -126,38 +124,13 @@ def softmax_parts(logits):
     return exps, total, total ** -1
 
 
-_approx_dot = getattr(math, 'sumprod', None)  # Python 3.12 and newer: a dot product in C, extended precision
-
-
-def fc1_forward(xn, w1_rows, w1_flat, w1_max):
-    """fc1's output h, exact at every unit ReLU lets through. At the others the original only asks
-    whether h <= 0, and most units are inactive, so each unit's h is first estimated by _approx_dot
-    (in Pyodide twice as fast as the exact sums), and computed exactly only where it might be positive.
-
-    Why an estimate may decide: the left-to-right sum of n rounded products differs from the exact dot
-    product by at most g*T, where g = n*u/(1 - n*u), u = 2**-53 and T = sum(|w_m * xn_m|) <= max|w| *
-    sum(|xn|) (Higham, Accuracy and Stability of Numerical Algorithms, section 3.1). math.sumprod is at
-    least as close. So an estimate at or below -2*g*T proves h <= 0; the bound used, 4*n*u*max|w|*sum(|xn|)
-    (plus 1e-300 for underflow), is larger than that and than its own rounding. Such a unit keeps the
-    estimate as its h (only its sign is used). Weights not all finite (w1_max inf) or an input too
-    large for the bound: every unit is computed exactly."""
-    if _approx_dot is None or not w1_max < math.inf:
-        return matvec(w1_flat, xn)
-    bound = 4 * len(xn) * 2 ** -53 * w1_max * sum(map(abs, xn)) + 1e-300  # 1e-300: room for underflow
-    if not bound < math.inf:
-        return matvec(w1_flat, xn)
-    return [dot(w, xn) if a > -bound else a for a, w in zip(map(_approx_dot, w1_rows, repeat(xn)), w1_rows)]
-
-
-def mlp_forward(xn, w1_rows, w1_flat, w2_cols, checks):
+def mlp_forward(xn, w1_flat, w2_cols, finite):
     """fc2(relu(fc1(xn))). Returns the output, fc1's output h and the active units (h > 0), in order.
 
     An inactive unit gives 0 (0.0 gives the same products). With finite weights its terms are zeros
-    and fc2's sums skip them; otherwise every term is taken. Few units are active, so fc2's sums grow
-    unit by unit: out[i] = ((0 + w2[i][j0]*a_j0) + w2[i][j1]*a_j1) + ..., j ascending.
-    checks: mlp_weights_check's answer."""
-    finite, _, w1_max = checks
-    h = fc1_forward(xn, w1_rows, w1_flat, w1_max)
+    and fc2's sums skip them; otherwise (finite False) every term is taken. Few units are active, so
+    fc2's sums grow unit by unit: out[i] = ((0 + w2[i][j0]*a_j0) + w2[i][j1]*a_j1) + ..., j ascending."""
+    h = matvec(w1_flat, xn)
     active = [j for j, hj in enumerate(h) if hj > 0]
     out = [0.0] * len(w2_cols[0])
     for j in (active if finite else range(len(h))):
@@ -168,11 +141,9 @@ def mlp_forward(xn, w1_rows, w1_flat, w2_cols, checks):
 
 def mlp_weights_check(w1_flat, w2):
     """Whether the MLP may skip inactive units at all (both weights finite: an inf or nan makes these
-    sums inf or nan), the largest |fc2 weight| (mlp_backward's overflow check) and the largest |fc1
-    weight| (fc1_forward's bound); both inf if a weight is not finite."""
-    if not (math.isfinite(sum(w1_flat)) and math.isfinite(sum(map(sum, w2)))):
-        return False, math.inf, math.inf
-    return True, max(max(map(max, w2)), -min(map(min, w2))), max(max(w1_flat), -min(w1_flat))
+    sums inf or nan), and the largest |fc2 weight|, for mlp_backward's overflow check."""
+    finite = math.isfinite(sum(w1_flat)) and math.isfinite(sum(map(sum, w2)))
+    return finite, max(max(map(max, w2)), -min(map(min, w2))) if finite else math.inf
 
 
 def columns(flat, width):
@@ -245,7 +216,7 @@ def mlp_backward(xn, h, active, dout, w1, w2_cols, dw1, dw2_cols, skip_ok):
     gradient, nan for inf, as in the original.
     Orders: fc2's input gradient sums over its rows last first; fc1's input gradient over the units
     last first; the weight gradients over positions last first (the caller goes last to first)."""
-    w_finite, w2_max, _ = skip_ok
+    w_finite, w2_max = skip_ok
     dout_rev = dout[::-1]
     if w_finite and sum(map(abs, dout)) * w2_max < 1e300 and math.isfinite(sum(xn)):
         units = active
@@ -399,8 +370,8 @@ class EfficientEngine:
             L.x_attn, L.attn = attention(L.q, keys[li], values[li], n_head, inv_sqrt_hd)
             L.x_mid = list(map(add, matvec(flat[f'layer{li}.attn_wo'], L.x_attn), x))
             L.xn2, *L.rms2 = rmsnorm(L.x_mid)
-            mlp_out, L.h, L.active = mlp_forward(L.xn2, w[f'layer{li}.mlp_fc1'], flat[f'layer{li}.mlp_fc1'],
-                                                 flat[f'layer{li}.mlp_fc2_cols'], flat[f'layer{li}.mlp_checks'])
+            mlp_out, L.h, L.active = mlp_forward(L.xn2, flat[f'layer{li}.mlp_fc1'], flat[f'layer{li}.mlp_fc2_cols'],
+                                                 flat[f'layer{li}.mlp_checks'][0])
             x = list(map(add, mlp_out, L.x_mid))
             layers.append(L)
         return matvec(flat['lm_head'], x), x, emb, rms0, layers

@@ -2,21 +2,17 @@
 
     node tests/pyodide_node.mjs dist tests pyodide_engines.py
 
-Prints the interpreter's version and whether the efficient engine estimates fc1 with math.sumprod
-(it must, on Python 3.12 and newer), then one line per case: "ok NAME" or "DIFFERS NAME: what differed".
+Prints the interpreter's version, then one line per case: "ok NAME" or "DIFFERS NAME: what differed".
 Exits with status 1 if any case differs.
 """
-import math
 import os
 import sys
 
 sys.path.insert(0, os.getcwd())  # this folder: pyodide_node.mjs makes it the working directory
 
 from engine_cases import CONFIGS, NON_FINITE_CASES, engines_difference, non_finite_grads  # noqa: E402
-from microgpt import efficient  # noqa: E402
 
 print('python', '.'.join(map(str, sys.version_info[:3])), sys.platform)
-print('fc1 estimate:', 'math.sumprod' if efficient._approx_dot is getattr(math, 'sumprod', None) else 'none')
 differing = 0
 for name in CONFIGS:
     difference = engines_difference(name)
