@@ -258,6 +258,20 @@ def test_plain_sum_adds_left_to_right():
     assert E.dot(xs, [1.0] * 4) == plain and type(E.dot(xs, [1.0] * 4)) is float
 
 
+@pytest.mark.parametrize('k', [1, 3, 16, 27])
+def test_written_out_sums_add_like_dot(k):
+    """matvec's and weight_grad's generated expressions: the bits of dot() row by row, for any length,
+    with rounding that shows the order, zeros of both signs, inf and nan."""
+    rng = random.Random(k)
+    x = [rng.uniform(-1, 1) * 10.0 ** rng.randint(-8, 8) for _ in range(k)]
+    rows = [[rng.uniform(-1, 1) * 10.0 ** rng.randint(-8, 8) for _ in range(k)] for _ in range(5)]
+    rows += [[-0.0] * k, [math.inf] + [1.0] * (k - 1), [math.nan] * k]
+    assert bits_of(E.matvec(E.flatten(rows), x)) == bits_of([E.dot(row, x) for row in rows])
+    assert math.copysign(1.0, E.matvec([-0.0] * k, [1.0] * k)[0]) == 1.0  # -0.0 products sum to +0.0, as from 0
+    gs, xs = [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(k)], [[rng.uniform(-1, 1)] * 2 for _ in range(k)]
+    assert bits_of(E.weight_grad(gs, xs)) == bits_of([E.dot(g, x_) for g in zip(*gs) for x_ in zip(*xs)])
+
+
 @pytest.mark.parametrize('case', NON_FINITE_CASES)
 def test_gradients_equal_the_value_graphs_with_non_finite_numbers(case):
     """Where ReLU's zeros meet inf or nan (0.0 * inf is nan), no term may be skipped: the gradients keep
