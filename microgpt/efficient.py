@@ -86,7 +86,13 @@ def _compile(source, name):
 # per number, and its float arithmetic is specialised), with the same operations in the same order as dot().
 @lru_cache(maxsize=None)
 def _written_out_matvec(k):
-    """matvec for vectors of k numbers: each row's k products summed in one written-out expression."""
+    """matvec for vectors of k numbers: each row's k products summed in one written-out expression.
+    For k = 2 it is:
+
+        def matvec_2(flat, x):
+            x0, x1, = x
+            return [0.0 + w0 * x0 + w1 * x1 for w0, w1, in zip(*[iter(flat)] * 2)]
+    """
     w, x = [f'w{m}' for m in range(k)], [f'x{m}' for m in range(k)]
     terms = ' + '.join(f'{a} * {b}' for a, b in zip(w, x))
     return _compile(f'def matvec_{k}(flat, x):\n'
@@ -96,7 +102,13 @@ def _written_out_matvec(k):
 
 @lru_cache(maxsize=None)
 def _written_out_weight_grad(n):
-    """weight_grad for n positions: each weight's n terms summed in one written-out expression."""
+    """weight_grad for n positions: each weight's n terms summed in one written-out expression.
+    For n = 2 it is:
+
+        def weight_grad_2(gs, xs):
+            x_cols = list(zip(*xs))
+            return [0.0 + g0 * x0 + g1 * x1 for g0, g1, in zip(*gs) for x0, x1, in x_cols]
+    """
     g, x = [f'g{t}' for t in range(n)], [f'x{t}' for t in range(n)]
     terms = ' + '.join(f'{a} * {b}' for a, b in zip(g, x))
     return _compile(f'def weight_grad_{n}(gs, xs):\n'
