@@ -84,6 +84,12 @@ def _compile(source, name):
 # Sums of products written out as Python expressions, `0.0 + w0 * x0 + w1 * x1 + ...`, compiled once per length:
 # the interpreter runs such an expression two to three times faster than any loop over the numbers (no call
 # per number, and its float arithmetic is specialised), with the same operations in the same order as dot().
+def _written_out(a, b, k):
+    """Names a0..a{k-1} and b0..b{k-1} as Python source, and the sum of their products from 0.0."""
+    a_names, b_names = ', '.join(f'{a}{i}' for i in range(k)), ', '.join(f'{b}{i}' for i in range(k))
+    return a_names, b_names, '0.0 + ' + ' + '.join(f'{a}{i} * {b}{i}' for i in range(k))
+
+
 @lru_cache(maxsize=None)
 def _written_out_matvec(k):
     """matvec for vectors of k numbers: each row's k products summed in one written-out expression.
@@ -93,11 +99,10 @@ def _written_out_matvec(k):
             x0, x1, = x
             return [0.0 + w0 * x0 + w1 * x1 for w0, w1, in zip(*[iter(flat)] * 2)]
     """
-    w, x = [f'w{m}' for m in range(k)], [f'x{m}' for m in range(k)]
-    terms = ' + '.join(f'{a} * {b}' for a, b in zip(w, x))
+    w, x, total = _written_out('w', 'x', k)
     return _compile(f'def matvec_{k}(flat, x):\n'
-                    f'    {", ".join(x)}, = x\n'
-                    f'    return [0.0 + {terms} for {", ".join(w)}, in zip(*[iter(flat)] * {k})]\n', f'matvec_{k}')
+                    f'    {x}, = x\n'
+                    f'    return [{total} for {w}, in zip(*[iter(flat)] * {k})]\n', f'matvec_{k}')
 
 
 @lru_cache(maxsize=None)
@@ -109,12 +114,10 @@ def _written_out_weight_grad(n):
             x_cols = list(zip(*xs))
             return [0.0 + g0 * x0 + g1 * x1 for g0, g1, in zip(*gs) for x0, x1, in x_cols]
     """
-    g, x = [f'g{t}' for t in range(n)], [f'x{t}' for t in range(n)]
-    terms = ' + '.join(f'{a} * {b}' for a, b in zip(g, x))
+    g, x, total = _written_out('g', 'x', n)
     return _compile(f'def weight_grad_{n}(gs, xs):\n'
                     f'    x_cols = list(zip(*xs))\n'
-                    f'    return [0.0 + {terms} for {", ".join(g)}, in zip(*gs) for {", ".join(x)}, in x_cols]\n',
-                    f'weight_grad_{n}')
+                    f'    return [{total} for {g}, in zip(*gs) for {x}, in x_cols]\n', f'weight_grad_{n}')
 
 
 def flatten(rows):

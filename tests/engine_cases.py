@@ -76,6 +76,13 @@ def bits(x):
     return 'nan' if math.isnan(x) else struct.pack('<d', x)
 
 
+def bits_of(nested):
+    """bits() of every float in nested lists."""
+    if isinstance(nested, float):
+        return bits(nested)
+    return [bits_of(x) for x in nested]
+
+
 def non_finite_grads(case):
     """Where ReLU's zeros meet inf or nan (0.0 * inf is nan), no term may be skipped. A dead unit: its fc1
     row is zeros, so it is inactive at every position. Returns both engines' (loss, gradients) for one

@@ -13,7 +13,7 @@ from conftest import ROOT
 from microgpt import Config, Trainer
 from microgpt import efficient as E
 
-from engine_cases import (CONFIGS, NON_FINITE_CASES, WORDS, bits, engines_difference, non_finite_grads, original_grads,
+from engine_cases import (CONFIGS, NON_FINITE_CASES, WORDS, bits_of, engines_difference, non_finite_grads, original_grads,
                           run_difference)
 
 
@@ -218,12 +218,6 @@ def test_mlp_checks():
     assert E.mlp_weights_check([1.0, -2.0], [[0.5], [-0.75]]) == (True, 0.75)
     assert E.mlp_weights_check([1.0, math.nan], [[0.5], [-0.5]]) == (False, math.inf)
     assert E.mlp_weights_check([1.0, 2.0], [[math.inf], [0.5]]) == (False, math.inf)
-
-
-def bits_of(nested):
-    if isinstance(nested, float):
-        return bits(nested)
-    return [bits_of(x) for x in nested]
 
 
 def test_whole_step_gradient_against_finite_differences():
