@@ -202,7 +202,7 @@ def train(max_steps, budget_ms):
 def set_num_steps(num_steps):
     try:
         S.trainer.set_num_steps(int(num_steps))
-    except mg.MicrogptError as e:
+    except mg.MicrogptError as e:  # the page calls this after describe() passed: only the model can object
         return _json(_model_only(e))
     return _json(_model_info())
 
