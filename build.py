@@ -56,8 +56,12 @@ def npm_install():
     NPM_STAMP.write_text(digest)
 
 
-# -- copying, only what changed --------------------------------------------------------------
+# -- copying, only what changed; what the build did not write is removed ------------------------
+WRITTEN = set()  # every file this build wrote or kept in dist/
+
+
 def copy_file(src, dst):
+    WRITTEN.add(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if dst.exists():
         s, d = src.stat(), dst.stat()
@@ -67,9 +71,19 @@ def copy_file(src, dst):
 
 
 def write_text(path, text):
+    WRITTEN.add(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text(encoding='utf-8') != text:
         path.write_text(text, encoding='utf-8', newline='\n')
+
+
+def remove_stale(dist):
+    """Delete what an earlier build left in dist/ that this one did not write (a file renamed or removed in web/)."""
+    for path in sorted(dist.rglob('*'), reverse=True):
+        if path.is_file() and path not in WRITTEN:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 def copy_runtime(dist):
@@ -82,18 +96,63 @@ def copy_runtime(dist):
 
 
 def copy_package(dist):
-    """The very files of microgpt/, and their list for the worker's PyScript config."""
+    """The very files of microgpt/ (the worker gets them through its PyScript `files` config)."""
     files = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / 'microgpt').glob('*.py'))
     for rel in files:
         copy_file(ROOT / rel, dist / 'py' / rel)
-    write_text(dist / 'py' / 'files.json', json.dumps(files, indent=1) + '\n')
+    write_text(dist / 'py' / 'files.json', json.dumps(files, indent=1) + '\n')  # for benchmarks/browser.py
     return files
 
 
-def copy_web(dist):
+def copy_web(dist, package_files):
+    """web/ as it is, but index.html gets the settings form and the two interpreters' configs written in."""
+    modules = []
     for src in sorted((ROOT / 'web').rglob('*')):
-        if src.is_file() and '__pycache__' not in src.parts:
-            copy_file(src, dist / src.relative_to(ROOT / 'web'))
+        if not src.is_file() or '__pycache__' in src.parts:
+            continue
+        rel = src.relative_to(ROOT / 'web').as_posix()
+        if rel == 'index.html':
+            continue
+        copy_file(src, dist / rel)
+        if rel.endswith('.py') and rel not in (MAIN_SCRIPT, WORKER_SCRIPT):
+            modules.append(rel)
+    html = (ROOT / 'web' / 'index.html').read_text(encoding='utf-8')
+    worker_config = {'interpreter': './pyodide/pyodide.mjs', 'sync_main_only': True,
+                     'files': {f'./py/{rel}': f'./{rel}' for rel in package_files}}
+    main_config = {'interpreter': './micropython/micropython.mjs', 'files': {f'./{m}': f'./{m}' for m in modules}}
+    for marker, text in (('<!-- settings form -->', settings_form()),
+                         ('{{worker_config}}', html_attr(json.dumps(worker_config))),
+                         ('{{main_config}}', html_attr(json.dumps(main_config)))):
+        if marker not in html:
+            raise SystemExit(f'build.py: web/index.html lacks {marker}')
+        html = html.replace(marker, text)
+    write_text(dist / 'index.html', html)
+
+
+MAIN_SCRIPT, WORKER_SCRIPT = 'main.py', 'worker.py'
+
+
+def html_attr(text):
+    return text.replace('&', '&amp;').replace("'", '&#39;').replace('"', '&quot;').replace('<', '&lt;')
+
+
+def settings_form():
+    """The page's settings form, one field per setting of microgpt/config.py (its only description)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from microgpt.config import SETTINGS
+
+    def field(s):
+        value = repr(s.default)
+        return (f'<div class="field"><label for="{s.name}">{s.label}</label>\n'
+                f'  <input type="number" id="{s.name}" data-setting data-label="{s.label}" '
+                f'aria-describedby="err-{s.name}" value="{value}" min="{s.low}" step="{s.input_step}">'
+                f'<code>{s.name}</code>\n'
+                f'  <span class="field-error" id="err-{s.name}"></span></div>')
+    main = [field(s) for s in SETTINGS if not s.advanced]
+    advanced = [field(s) for s in SETTINGS if s.advanced]
+    return '\n'.join(main + ['<details class="advanced">', '  <summary>Advanced (Adam)</summary>']
+                     + advanced + ['</details>'])
 
 
 # -- datasets ---------------------------------------------------------------------------------
@@ -141,10 +200,11 @@ def write_datasets(dist):
 # -- build ------------------------------------------------------------------------------------
 def build(dist=DIST):
     npm_install()
+    WRITTEN.clear()
     copy_runtime(dist)
-    copy_package(dist)
+    copy_web(dist, copy_package(dist))
     write_datasets(dist)
-    copy_web(dist)
+    remove_stale(dist)
     return dist
 
 

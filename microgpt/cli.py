@@ -3,20 +3,10 @@ import argparse
 import json
 import sys
 
-from .config import Config
+from .config import SETTINGS, Config
 from .data import read_documents
 from .errors import MicrogptError, StateError
 from .trainer import ENGINE_NAMES, LOG_HEADER, Trainer, format_log_row
-
-# flag -> Config field, for the hyperparameters
-HYPERPARAMETERS = {
-    'steps': 'num_steps', 'seed': 'seed', 'n_embd': 'n_embd', 'n_head': 'n_head', 'n_layer': 'n_layer',
-    'block_size': 'block_size', 'learning_rate': 'learning_rate', 'beta1': 'beta1', 'beta2': 'beta2',
-    'temperature': 'temperature',
-}
-# what may change when continuing a saved run
-CHANGEABLE_ON_LOAD = {'steps', 'temperature'}
-
 
 class UsageError(Exception):
     pass
@@ -30,18 +20,10 @@ class Parser(argparse.ArgumentParser):
 def build_parser():
     p = Parser(prog='python -m microgpt',
                description='Train a tiny GPT on a text file (one document per line), then sample from it.')
-    defaults = Config()
     p.add_argument('--input', default='input.txt', help='text file, one document per line (default: input.txt)')
-    p.add_argument('--steps', type=int, help=f'number of training steps (default: {defaults.num_steps})')
-    p.add_argument('--seed', type=int, help=f'random seed (default: {defaults.seed})')
-    p.add_argument('--n-embd', type=int, help=f'embedding dimension (default: {defaults.n_embd})')
-    p.add_argument('--n-head', type=int, help=f'number of attention heads (default: {defaults.n_head})')
-    p.add_argument('--n-layer', type=int, help=f'number of layers (default: {defaults.n_layer})')
-    p.add_argument('--block-size', type=int, help=f'maximum sequence length (default: {defaults.block_size})')
-    p.add_argument('--learning-rate', type=float, help=f'Adam learning rate (default: {defaults.learning_rate})')
-    p.add_argument('--beta1', type=float, help=f'Adam beta1 (default: {defaults.beta1})')
-    p.add_argument('--beta2', type=float, help=f'Adam beta2 (default: {defaults.beta2})')
-    p.add_argument('--temperature', type=float, help=f'sampling temperature (default: {defaults.temperature})')
+    for setting in SETTINGS:
+        p.add_argument(setting.cli_flag, dest=setting.name, type=setting.kind, metavar='N' if setting.kind is int else 'X',
+                       help=f'{setting.help} (default: {setting.default})')
     p.add_argument('--stop-at', type=int, metavar='N',
                    help='stop after step N (the learning rate still decays over all the steps): '
                         'with --save, a run to continue later with --load')
@@ -55,12 +37,12 @@ def build_parser():
 
 
 def make_trainer(args):
-    given = {flag: getattr(args, flag) for flag in HYPERPARAMETERS if getattr(args, flag) is not None}
+    given = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
     if args.load:
-        fixed = sorted(set(given) - CHANGEABLE_ON_LOAD)
+        fixed = [s.cli_flag for s in SETTINGS if s.name in given and not s.keeps_model]
         if fixed:
-            raise MicrogptError(f'--{fixed[0].replace("_", "-")} cannot change when continuing with --load '
-                                f'(only --steps and --temperature can)')
+            changeable = ' and '.join(s.cli_flag for s in SETTINGS if s.keeps_model)
+            raise MicrogptError(f'{fixed[0]} cannot change when continuing with --load (only {changeable} can)')
         try:
             with open(args.load, encoding='utf-8') as f:
                 state = json.load(f)
@@ -69,12 +51,12 @@ def make_trainer(args):
         except ValueError as e:
             raise StateError(f'{args.load}: not a JSON state ({e})') from None
         trainer = Trainer.from_state(state, engine=args.engine)
-        if 'steps' in given:
-            trainer.set_num_steps(given['steps'])
+        if 'num_steps' in given:
+            trainer.set_num_steps(given['num_steps'])
         if 'temperature' in given:
             trainer.config = trainer.config.replace(temperature=given['temperature'])
         return trainer
-    config = Config(**{HYPERPARAMETERS[flag]: value for flag, value in given.items()}).validate()
+    config = Config(**given).validate()
     docs = read_documents(args.input)
     return Trainer(config, docs, engine=args.engine)
 

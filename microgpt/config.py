@@ -1,6 +1,6 @@
 """Every setting of the gist, as one validated config."""
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from .errors import ConfigError
 
@@ -18,19 +18,71 @@ MAX_STEP_WORK = 5_000_000  # layer parameters x block_size
 MAX_SEED = 2**32 - 1
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One setting, described once: the CLI's flags and help, the page's form and the checks come from here."""
+    name: str
+    kind: type  # int or float
+    default: object
+    label: str  # the page's name for it
+    help: str  # the CLI's help
+    low: object  # bounds, included unless low_open / high_open
+    high: object
+    low_open: bool = False
+    high_open: bool = False
+    flag: str = ''  # the CLI flag (default: --name-with-dashes)
+    keeps_model: bool = False  # a trained model survives a change of it
+    advanced: bool = False  # on the page under "Advanced"
+    step: object = None  # the page's number-field step (default 1 for whole numbers, "any" for others)
+
+    @property
+    def cli_flag(self):
+        return self.flag or '--' + self.name.replace('_', '-')
+
+    def parse(self, text):
+        """The value of a text typed for this setting (a whole number may be written 16, 1.6e1 or 16.0)."""
+        text = str(text).strip()
+        try:
+            if self.kind is float:
+                return float(text)
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if self.kind is int and number is not None and math.isfinite(number) and number == int(number):
+            return int(number)
+        what = 'whole number' if self.kind is int else 'number'
+        raise ConfigError(self.name, f'must be a {what}, got {text!r}')
+
+    @property
+    def input_step(self):
+        return self.step or (1 if self.kind is int else 'any')
+
+
+def setting(default, label, help, low, high, **more):
+    """A dataclass field of Config with its Setting description in the field's metadata."""
+    return field(default=default, metadata={'setting': (type(default), default, label, help, low, high, more)})
+
+
 @dataclass
 class Config:
-    n_embd: int = 16  # embedding dimension
-    n_head: int = 4  # number of attention heads
-    n_layer: int = 1  # number of layers
-    block_size: int = 16  # maximum sequence length
-    learning_rate: float = 0.01
-    beta1: float = 0.85
-    beta2: float = 0.99
-    eps: float = 1e-8  # Adam's epsilon
-    num_steps: int = 1000  # number of training steps
-    temperature: float = 0.5  # in (0, 1], control the "creativity" of generated text, low to high
-    seed: int = 42  # Let there be order among chaos
+    n_embd: int = setting(16, 'Embedding size', 'embedding dimension', 1, LIMITS['n_embd'])
+    n_head: int = setting(4, 'Heads', 'number of attention heads', 1, LIMITS['n_head'])
+    n_layer: int = setting(1, 'Layers', 'number of layers', 1, LIMITS['n_layer'])
+    block_size: int = setting(16, 'Block size', 'maximum sequence length', 1, LIMITS['block_size'])
+    num_steps: int = setting(1000, 'Steps', 'number of training steps', 1, LIMITS['num_steps'],
+                             flag='--steps', keeps_model=True)
+    learning_rate: float = setting(0.01, 'Learning rate', 'Adam learning rate', 0.0, 1.0, low_open=True)
+    seed: int = setting(42, 'Seed', 'random seed', 0, MAX_SEED)  # Let there be order among chaos
+    # in (0, 10], control the "creativity" of generated text, low to high
+    temperature: float = setting(0.5, 'Temperature', 'sampling temperature', 0.0, 10.0, low_open=True,
+                                 keeps_model=True, step=0.1)
+    beta1: float = setting(0.85, 'Beta 1', 'Adam beta1', 0.0, 1.0, high_open=True, advanced=True)
+    beta2: float = setting(0.99, 'Beta 2', 'Adam beta2', 0.0, 1.0, high_open=True, advanced=True)
+    eps: float = setting(1e-8, 'Epsilon', "Adam's epsilon", 0.0, 1.0, low_open=True, advanced=True)
 
     @property
     def head_dim(self):
@@ -58,27 +110,42 @@ class Config:
 
     def validate(self):
         """Raise ConfigError naming the first setting that breaks a rule; return self when all hold."""
-        for name in ('n_embd', 'n_head', 'n_layer', 'block_size', 'num_steps'):
-            _check_int(name, getattr(self, name), 1, LIMITS[name])
-        _check_int('seed', self.seed, 0, MAX_SEED)
+        for s in SETTINGS:
+            if s.kind is int:
+                _check_int(s.name, getattr(self, s.name), s.low, s.high)
         if self.n_head > self.n_embd:
-            raise ConfigError('n_head', f'must be at most n_embd ({self.n_embd}), got {self.n_head}')
+            raise ConfigError('n_head', f'must be at most n_embd ({self.n_embd}), got {self.n_head}', also=('n_embd',))
         if self.n_embd % self.n_head:
-            raise ConfigError('n_embd', f'must be divisible by n_head ({self.n_embd} is not a multiple of {self.n_head})')
-        _check_float('learning_rate', self.learning_rate, 0.0, 1.0, low_open=True)
-        _check_float('beta1', self.beta1, 0.0, 1.0, high_open=True)
-        _check_float('beta2', self.beta2, 0.0, 1.0, high_open=True)
-        _check_float('eps', self.eps, 0.0, 1.0, low_open=True)
-        _check_float('temperature', self.temperature, 0.0, 10.0, low_open=True)
+            raise ConfigError('n_embd', f'must be divisible by n_head ({self.n_embd} is not a multiple of {self.n_head})',
+                              also=('n_head',))
+        for s in SETTINGS:
+            if s.kind is float:
+                _check_float(s.name, getattr(self, s.name), s.low, s.high, s.low_open, s.high_open)
         layer_params = self.block_size * self.n_embd + self.n_layer * 12 * self.n_embd * self.n_embd
         if layer_params > MAX_LAYER_PARAMS:
             raise ConfigError('n_embd', f'model too large: {layer_params:,} parameters in the layers '
-                                        f'(limit {MAX_LAYER_PARAMS:,}); use fewer layers or a smaller embedding')
+                                        f'(limit {MAX_LAYER_PARAMS:,}); use fewer layers or a smaller embedding',
+                              also=('n_layer', 'block_size'))
         if layer_params * self.block_size > MAX_STEP_WORK:
             raise ConfigError('block_size', f'too long for this model size: {layer_params:,} layer parameters x '
                                             f'block_size {self.block_size} exceeds {MAX_STEP_WORK:,}; '
-                                            f'use a smaller block size or model')
+                                            f'use a smaller block size or model', also=('n_embd', 'n_layer'))
         return self
+
+
+def settings():
+    """Every setting's description, in the order of the page's form."""
+    out = []
+    for f in fields(Config):
+        if 'setting' not in f.metadata:
+            raise TypeError(f'Config.{f.name} has no description: declare it with setting(...)')
+        kind, default, label, help, low, high, more = f.metadata['setting']
+        out.append(Setting(f.name, kind, default, label, help, low, high, **more))
+    return out
+
+
+SETTINGS = settings()
+KEEPS_MODEL = frozenset(s.name for s in SETTINGS if s.keeps_model)  # the rest need a new model when changed
 
 
 def _check_int(name, value, low, high):

@@ -6,10 +6,12 @@ class MicrogptError(ValueError):
 
 
 class ConfigError(MicrogptError):
-    """An invalid hyperparameter. `field` names the setting, the message gives the rule."""
+    """An invalid hyperparameter. `field` names the setting, the message gives the rule; `fields` are every
+    setting the rule concerns, `field` first (n_head and n_embd for "n_embd must be divisible by n_head")."""
 
-    def __init__(self, field, rule):
+    def __init__(self, field, rule, also=()):
         self.field = field
+        self.fields = (field, *also)
         self.rule = rule
         super().__init__(f"{field}: {rule}")
 

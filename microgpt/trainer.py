@@ -111,11 +111,16 @@ class Trainer:
                     break
         return results
 
-    def set_num_steps(self, num_steps):
-        """Change the total number of steps (it sets the learning rate decay) without losing the model."""
+    def check_num_steps(self, num_steps):
+        """Raise ConfigError unless this run could go on with num_steps steps in all; return the new Config."""
         config = self.config.replace(num_steps=num_steps)
         if num_steps < self.step_count:
             raise ConfigError('num_steps', f'must be at least the {self.step_count} steps already trained, got {num_steps}')
+        return config
+
+    def set_num_steps(self, num_steps):
+        """Change the total number of steps (it sets the learning rate decay) without losing the model."""
+        config = self.check_num_steps(num_steps)
         self.config = config
         self.engine.config = config
 

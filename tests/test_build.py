@@ -48,3 +48,15 @@ def test_site_names_no_outside_address(dist_dir):
             + list(dist_dir.glob('*.css')) + list(dist_dir.glob('*.json')):
         text = path.read_text(encoding='utf-8')
         assert not re.search(r'''(src|href|import|from|fetch\()\s*=?\s*["']?(https?:)?//''', text), path
+
+
+def test_a_rebuild_removes_what_web_no_longer_has(dist_dir):
+    stale = [dist_dir / 'renamed_module.py', dist_dir / 'old' / 'gone.js']
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('# left by an earlier build\n')
+    build.build(dist_dir)
+    for path in stale:
+        assert not path.exists(), path
+    assert not (dist_dir / 'old').exists()
+    assert (dist_dir / 'index.html').is_file() and (dist_dir / 'pyodide' / 'pyodide.mjs').is_file()

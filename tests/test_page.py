@@ -262,8 +262,14 @@ def test_invalid_setting_shows_the_engine_message_and_cannot_train(ui):
     with pytest.raises(ConfigError) as e:
         Config(n_embd=16, n_head=3).validate()
     ui.set('Heads', 3)
-    expect(ui.page.locator(f'#err-{e.value.field}')).to_have_text(str(e.value))
-    expect(ui.alert).to_contain_text(e.value.rule)
+    assert e.value.fields == ('n_embd', 'n_head')
+    expect(ui.page.locator('#err-n_head')).to_have_text(str(e.value))  # where the user typed
+    expect(ui.page.locator('#err-n_embd')).to_have_text('')
+    expect(ui.alert).to_contain_text('Heads: ' + e.value.rule)
+    ui.set('Embedding size', 20)  # still not a multiple of 3: now said where the user typed last
+    expect(ui.page.locator('#err-n_embd')).to_contain_text('not a multiple of 3')
+    expect(ui.page.locator('#err-n_head')).to_have_text('')
+    ui.set('Embedding size', 16)
     assert ui.field('Embedding size').get_attribute('aria-invalid') == 'true'
     assert ui.field('Heads').get_attribute('aria-invalid') == 'true'  # the rule names n_head too
     assert ui.field('Layers').get_attribute('aria-invalid') is None

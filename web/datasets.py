@@ -1,0 +1,145 @@
+# Datasets (MicroPython): the presets, an uploaded word list, pasted text. The worker parses a dataset and
+# holds it "staged"; the page adopts it, asking first when that discards a trained model.
+import js
+from pyscript import document, window
+
+import client
+from models import reset_model_locked
+from session import S, lock, wait_ready
+from ui import alert, el, on, plural, set_text
+
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+def show_dataset(info):
+    S.dataset = info
+    set_text('data-summary', '%s · %s · vocabulary %d (%s + BOS)' % (
+        info['source'], plural(info['documents'], 'document'), info['vocab_size'],
+        plural(info['vocab_size'] - 1, 'character')))
+    box = el('data-examples')
+    box.textContent = ''
+    for doc in info['examples']:
+        span = document.createElement('span')
+        span.className = 'chip'
+        span.textContent = doc
+        box.appendChild(span)
+
+
+def show_presets(presets):
+    S.presets = presets
+    select = el('dataset')
+    select.textContent = ''
+    for p in presets:
+        option = document.createElement('option')
+        option.value = p['id']
+        option.textContent = p['label']
+        select.appendChild(option)
+    S.dataset_choice = presets[0]['id']
+
+
+def restore_dataset_choice():
+    el('dataset').value = S.dataset_choice
+
+
+def set_custom_option(label):
+    select = el('dataset')
+    option = el('dataset-custom')
+    if option is None:
+        option = document.createElement('option')
+        option.id = 'dataset-custom'
+        option.value = 'custom'
+        select.appendChild(option)
+    option.textContent = label
+
+
+async def adopt_staged_locked(info, choice, custom_label=None):
+    """The worker has parsed a dataset (info): use it for a new model, asking first if one is trained."""
+    if S.errors and S.model is not None:
+        alert.show('Fix the settings marked in red first: the new dataset needs a new model.')
+        restore_dataset_choice()
+        return False
+    if S.model_started() and not window.confirm(
+            'Train on %s (%s)? This starts a new model and discards the %s trained so far.' % (
+                info['source'], plural(info['documents'], 'document'), plural(S.model['step'], 'step'))):
+        restore_dataset_choice()
+        return False
+    S.running = False
+    adopted = await client.adopt()
+    if 'error' in adopted:
+        alert.show(adopted['error'])
+        restore_dataset_choice()
+        return False
+    show_dataset(adopted)
+    if custom_label is not None:
+        set_custom_option(custom_label)
+    S.dataset_choice = choice
+    el('dataset').value = choice
+    alert.clear()
+    await reset_model_locked()
+    return True
+
+
+async def load_preset_locked(preset_id):
+    for p in S.presets:
+        if p['id'] == preset_id:
+            info = await client.stage_url(S.base + p['file'], p['label'])
+            if 'error' in info:
+                alert.show(info['error'])
+                restore_dataset_choice()
+                return False
+            return await adopt_staged_locked(info, preset_id)
+    restore_dataset_choice()
+    return False
+
+
+async def load_file_locked(file):
+    name = str(file.name)
+    if file.size > MAX_UPLOAD:  # refused before reading a byte
+        alert.show('%s is %.1f MB; the limit is 10 MB. The current dataset is kept.' % (name, file.size / 1e6))
+        return False
+    url = js.URL.createObjectURL(file)
+    try:
+        info = await client.stage_url(url, name)
+    finally:
+        js.URL.revokeObjectURL(url)
+    if 'error' in info:
+        alert.show(info['error'] + '. The current dataset is kept.')
+        return False
+    return await adopt_staged_locked(info, 'custom', 'Your file: ' + name)
+
+
+async def load_chosen_file_locked():
+    """A file chosen in the upload field (also while Python was loading), then the field is cleared."""
+    files = el('upload').files
+    if files.length:
+        await load_file_locked(files.item(0))
+    el('upload').value = ''
+
+
+@on('change', '#dataset')
+async def on_dataset(event):
+    await wait_ready()
+    choice = el('dataset').value
+    if choice == 'custom' or choice == S.dataset_choice:
+        restore_dataset_choice()
+        return
+    async with lock:
+        await load_preset_locked(choice)
+
+
+@on('change', '#upload')
+async def on_upload(event):
+    await wait_ready()
+    async with lock:
+        await load_chosen_file_locked()
+
+
+@on('click', '#use-paste')
+async def on_paste(event):
+    await wait_ready()
+    async with lock:
+        info = await client.stage_text(el('paste').value, 'pasted text')
+        if 'error' in info:
+            alert.show(info['error'] + '. The current dataset is kept.')
+            return
+        await adopt_staged_locked(info, 'custom', 'Pasted text')

@@ -1,0 +1,112 @@
+# The current model (MicroPython): a new one from the settings, settings applied to a trained one (asking
+# before it is discarded), the engine switched under it. Callers hold session.lock.
+from pyscript import window
+
+import client
+import settings_form
+from session import S, lock, wait_ready
+from status import update_buttons, update_status
+from ui import alert, el, now, on, plural, set_text
+
+
+def new_model(info):
+    S.model = info
+    S.elapsed = 0.0
+    S.marks = []
+    S.last_loss = None
+    S.last_sample = -1e9  # the first steps show samples at once
+    window.lossChart.reset(info['num_steps'])
+    el('samples').textContent = ''
+    set_text('samples-note', 'A new model: press Train or Generate to see what it invents.')
+    set_text('verify-result', '')
+    el('engine').value = info['engine']
+    update_status()
+    update_buttons()
+
+
+async def reset_model_locked():
+    """A fresh model from the settings on the page. False when they are invalid."""
+    S.running = False
+    d = await settings_form.describe()
+    if 'error' in d and not d.get('model_only'):
+        return False
+    info = await client.reset(settings_form.read_settings(), el('engine').value)
+    if 'error' in info:
+        alert.show(info['error'])
+        return False
+    new_model(info)
+    if 'error' in d:
+        await settings_form.describe()  # the error was about the old model
+    return True
+
+
+async def apply_settings_locked():
+    """Make the model agree with the settings on the page, asking before a trained model is discarded.
+
+    Returns True when the model now matches the settings."""
+    d = await settings_form.describe()
+    if 'error' in d:
+        return False
+    if S.model is None:
+        return await reset_model_locked()
+    current, wanted, changed = S.model['config'], d['config'], d['changed']
+    if changed:
+        names = ', '.join(settings_form.LABELS[f] for f in changed)
+        if S.model_started() and not window.confirm(
+                'Changing %s needs a new model. Discard the %s trained so far?' % (
+                    names, plural(S.model['step'], 'step'))):
+            settings_form.put_back(current, changed)  # keep the model: put its settings back
+            await settings_form.describe()
+            return False
+        return await reset_model_locked()
+    if wanted['num_steps'] != current['num_steps']:
+        info = await client.set_num_steps(wanted['num_steps'])
+        if 'error' in info:
+            settings_form.show_error(info)
+            return False
+        S.model = info
+        S.marks = []
+        window.lossChart.setTotal(info['num_steps'])
+        update_status()
+    S.model['config']['temperature'] = wanted['temperature']
+    update_buttons()
+    return True
+
+
+# -- the settings' and the engine's events ------------------------------------------------------------------
+async def on_setting_input(event):
+    S.last_edited = str(event.target.id)
+    if S.ready:
+        await settings_form.describe()
+
+
+async def on_setting_change(event):
+    S.last_edited = str(event.target.id)
+    await wait_ready()
+    async with lock:
+        await apply_settings_locked()
+
+
+for _name in settings_form.NAMES:
+    on('input', '#' + _name)(on_setting_input)
+    on('change', '#' + _name)(on_setting_change)
+
+
+@on('change', '#engine')
+async def on_engine(event):
+    await wait_ready()
+    async with lock:
+        if S.model is None:
+            return
+        engine = el('engine').value
+        if engine == S.model['engine']:
+            return
+        info = await client.set_engine(engine)
+        if 'error' in info:
+            el('engine').value = S.model['engine']
+            alert.show(info['error'])
+            return
+        S.model.update(info)
+        S.marks = [(now(), S.model['step'])] if S.running else []
+        alert.clear()
+        update_status()

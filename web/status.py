@@ -1,0 +1,78 @@
+# How the run looks (MicroPython): the buttons that may be pressed, the status line and the figures, samples.
+from pyscript import document
+
+from session import S
+from ui import clock, el, plural, set_text, thousands
+
+
+def update_buttons():
+    ready, m = S.ready, S.model
+    valid = not S.errors
+    can_step = ready and m is not None and valid and not S.running and not m['done']
+    el('train').disabled = not can_step
+    el('step').disabled = not can_step
+    el('pause').disabled = not S.running
+    el('reset').disabled = not (ready and (valid or S.errors_model_only))  # a new model may take them
+    for id_ in ('generate', 'download', 'verify', 'use-paste'):
+        el(id_).disabled = not ready or (m is None and id_ != 'use-paste')
+
+
+def update_status():
+    m = S.model
+    if m is None:
+        set_text('status', 'No model: fix the settings marked in red.' if S.ready else 'Loading Python…')
+        return
+    step, total = m['step'], m['num_steps']
+    if S.running and not m['done']:
+        state = 'training'
+    elif S.loop_alive and not m['done']:
+        state = 'pausing…'
+    elif m['done']:
+        state = 'done'
+    elif step:
+        state = 'paused'
+    else:
+        state = 'ready: press Train'
+    set_text('status', 'step %d / %d · %s' % (step, total, state))
+    progress = el('progress')
+    progress.max = total
+    progress.value = step
+    set_text('stat-loss', '–' if S.last_loss is None else '%.4f' % S.last_loss)
+    set_text('stat-elapsed', clock(S.elapsed))
+    rate = steps_per_second()
+    if rate is None and not S.running and S.elapsed > 0.5 and step:
+        rate = step / S.elapsed  # paused or done: the average so far
+    if rate is None:
+        set_text('stat-rate', '–')
+        set_text('stat-eta', '–' if not m['done'] else '0:00')
+    else:
+        set_text('stat-rate', ('%.1f' % rate) if rate < 100 else thousands(rate))
+        set_text('stat-eta', clock((total - step) / rate) if rate > 0 else '–')
+
+
+def steps_per_second():
+    if len(S.marks) < 2:
+        return None
+    (t0, s0), (t1, s1) = S.marks[0], S.marks[-1]
+    if t1 - t0 < 200:
+        return None
+    return (s1 - s0) * 1000 / (t1 - t0)
+
+
+def mark_step(t, step):
+    """Remember (time, step) of an answer for steps per second, over the last 5 s."""
+    S.marks.append((t, step))
+    while len(S.marks) > 2 and t - S.marks[0][0] > 5000:
+        S.marks.pop(0)
+
+
+def show_samples(samples, temperature, step):
+    ol = el('samples')
+    ol.textContent = ''
+    for text in samples:
+        li = document.createElement('li')
+        li.textContent = text if text else '(empty)'
+        if not text:
+            li.className = 'empty'
+        ol.appendChild(li)
+    set_text('samples-note', 'After %s, at temperature %s:' % (plural(step, 'step'), temperature))

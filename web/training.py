@@ -1,0 +1,185 @@
+# Training and its buttons (MicroPython): Train, Pause, Step, Reset, Generate, Download log, Verify.
+#
+# Training is pull-based: while training, the page asks the worker for ~100 ms of steps at a time, and Pause
+# simply stops asking. The next batch is asked for before the page shows the last, so the worker never waits
+# for the page. A model number (`gen`) in every answer lets the page ignore answers about a replaced model.
+import asyncio
+import json
+
+from pyscript import window
+
+import client
+from models import apply_settings_locked, reset_model_locked
+from session import S, lock, wait_ready
+from settings_form import show_error
+from status import mark_step, show_samples, update_buttons, update_status
+from ui import alert, el, now, on, plural, set_text, thousands
+
+TRAIN_BUDGET_MS = 100  # how long one train() call may run in the worker
+SAMPLE_EVERY_MS = 4000  # refresh the samples this often while training
+SAMPLES = 8
+VERIFY_STEPS = 3
+
+
+def take_steps(r):
+    """Show the answer of a train() call (steps, losses) if it is about the current model."""
+    if S.model is None or r.get('gen') != S.model['gen']:
+        return
+    losses = r['losses']
+    if losses:
+        window.lossChart.append(r['step'] - len(losses) + 1, json.dumps(losses))
+        S.last_loss = losses[-1]
+    S.model.update({k: r[k] for k in ('step', 'num_steps', 'done')})
+    mark_step(now(), r['step'])
+    update_status()
+
+
+async def refresh_samples_locked():
+    r = await client.sample(SAMPLES, el('temperature').value)
+    if 'error' in r:
+        if r.get('field') == 'temperature':
+            show_error(r)
+        else:
+            alert.show(r['error'])
+        return
+    if S.model is not None and r['gen'] == S.model['gen']:
+        show_samples(r['samples'], r['temperature'], r['step'])  # the worker's step: a batch may be under way
+    S.last_sample = now()
+
+
+def keep_training():
+    return S.running and S.model is not None and not S.model['done']
+
+
+async def training_loop():
+    S.loop_alive = True
+    try:
+        while keep_training():
+            async with lock:
+                # Batches back to back: the next is asked for before this side shows the last. The lock is
+                # held while a batch is under way, and let go between batches when another task waits.
+                tick = now()
+                pending = client.ask_train(1000000, TRAIN_BUDGET_MS) if keep_training() else None
+                while pending is not None:
+                    r = await client.answer(pending)
+                    pending = None
+                    if 'error' in r:
+                        alert.show(r['error'])
+                        S.running = False
+                        break
+                    if S.running and not r['done'] and lock.waiting == 0:
+                        pending = client.ask_train(1000000, TRAIN_BUDGET_MS)
+                    t = now()
+                    S.elapsed += (t - tick) / 1000
+                    tick = t
+                    take_steps(r)
+                    if S.model['done'] or t - S.last_sample > SAMPLE_EVERY_MS:
+                        await refresh_samples_locked()
+    finally:
+        S.running = False
+        S.loop_alive = False
+        S.marks = []
+        update_status()
+        update_buttons()
+
+
+@on('click', '#train')
+async def on_train(event):
+    await wait_ready()
+    if S.running:
+        return
+    async with lock:
+        alert.clear()
+        if not await apply_settings_locked():
+            return
+        if S.model['done']:
+            alert.show('Training is complete (%s). Raise Steps to train further, or Reset.' % plural(
+                S.model['step'], 'step'), 'info')
+            return
+        S.running = True
+        S.marks = [(now(), S.model['step'])]
+        update_status()
+        update_buttons()
+    if not S.loop_alive:
+        asyncio.create_task(training_loop())
+
+
+@on('click', '#pause')
+async def on_pause(event):
+    S.running = False
+    update_status()
+    update_buttons()
+
+
+@on('click', '#step')
+async def on_step(event):
+    await wait_ready()
+    if S.running:
+        return
+    async with lock:
+        alert.clear()
+        if not await apply_settings_locked() or S.model['done']:
+            return
+        t = now()
+        r = await client.train(1, 0)
+        if 'error' in r:
+            alert.show(r['error'])
+            return
+        S.elapsed += (now() - t) / 1000
+        S.marks = []
+        take_steps(r)
+        if S.model['done'] or now() - S.last_sample > SAMPLE_EVERY_MS:
+            await refresh_samples_locked()
+
+
+@on('click', '#reset')
+async def on_reset(event):
+    await wait_ready()
+    S.running = False
+    async with lock:
+        alert.clear()
+        await reset_model_locked()
+
+
+@on('click', '#generate')
+async def on_generate(event):
+    await wait_ready()
+    async with lock:
+        if S.model is not None:
+            await refresh_samples_locked()
+
+
+@on('click', '#download')
+async def on_download(event):
+    await wait_ready()
+    async with lock:
+        r = await client.log_csv()
+    if 'error' in r:
+        alert.show(r['error'])
+        return
+    window.saveText('microgpt-log.csv', r['csv'], 'text/csv')
+
+
+@on('click', '#verify')
+async def on_verify(event):
+    await wait_ready()
+    set_text('verify-result', 'Running %d steps on both engines…' % VERIFY_STEPS)
+    async with lock:
+        if S.model is None:
+            return
+        r = await client.verify(VERIFY_STEPS)
+    result = el('verify-result')
+    if 'error' in r:
+        result.textContent = ''
+        alert.show('Verify: ' + r['error'])
+        return
+    where = 'from step %d' % r['from_step']
+    if r['identical']:
+        result.textContent = ('Identical: %d steps %s gave the same losses and the same %s parameters on both '
+                              'engines, bit for bit.' % (r['steps'], where, thousands(r['num_params'])))
+        result.className = 'verify-result ok'
+    else:
+        what = [w for w, same in (('losses', r['same_losses']), ('parameters', r['same_params'])) if not same]
+        result.textContent = 'Different: the engines disagree on %s after %d steps %s.' % (
+            ' and '.join(what), r['steps'], where)
+        result.className = 'verify-result bad'

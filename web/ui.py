@@ -1,0 +1,71 @@
+# Rendering helpers of the page (MicroPython): the DOM, the alert line, event handlers, number formats.
+import asyncio
+
+import js
+from pyscript import document, when
+
+
+def el(id_):
+    return document.getElementById(id_)
+
+
+def set_text(id_, text):
+    el(id_).textContent = text
+
+
+def now():
+    return js.performance.now()
+
+
+def on(event_type, selector):
+    """Register an async handler for a DOM event, run as an asyncio task.
+
+    (MicroPython's asyncio.Lock only hands over between asyncio tasks: a coroutine that a JS event runs
+    directly can hang the page while it waits for the lock.)"""
+    def decorator(handler):
+        def start_task(event):
+            asyncio.create_task(handler(event))
+        when(event_type, selector)(start_task)
+        return handler
+    return decorator
+
+
+class Alert:
+    """The page's one alert line; `kind` says who put the message there, so only they clear it."""
+
+    def __init__(self):
+        self.kind = ''
+
+    def show(self, message, kind='error'):
+        set_text('alert', message)
+        self.kind = kind
+
+    def clear(self, kind=None):
+        if kind is None or self.kind == kind:
+            set_text('alert', '')
+            self.kind = ''
+
+
+alert = Alert()
+
+
+def thousands(n):
+    s = str(int(n))
+    out = ''
+    while len(s) > 3:
+        out = ',' + s[-3:] + out
+        s = s[:-3]
+    return s + out
+
+
+def clock(seconds):
+    seconds = int(seconds + 0.5)
+    h, rest = seconds // 3600, seconds % 3600
+    m, s = rest // 60, rest % 60
+    if h:
+        return '%d:%02d:%02d' % (h, m, s)
+    return '%d:%02d' % (m, s)
+
+
+def plural(n, word):
+    return thousands(n) + ' ' + word + ('' if n == 1 else 's')
