@@ -143,10 +143,11 @@ def settings_form():
     from microgpt.config import SETTINGS
 
     def field(s):
-        value = repr(s.default)
+        # a text field: the worker reads exactly what was typed (a number field turns "1e400" or "NaN" into "")
+        mode = ' inputmode="numeric"' if s.kind is int else ''
         return (f'<div class="field"><label for="{s.name}">{s.label}</label>\n'
-                f'  <input type="number" id="{s.name}" data-setting data-label="{s.label}" '
-                f'aria-describedby="err-{s.name}" value="{value}" min="{s.low}" step="{s.input_step}">'
+                f'  <input type="text"{mode} id="{s.name}" data-setting data-label="{s.label}" '
+                f'aria-describedby="err-{s.name}" value="{s.default!r}" autocomplete="off" spellcheck="false">'
                 f'<code>{s.name}</code>\n'
                 f'  <span class="field-error" id="err-{s.name}"></span></div>')
     main = [field(s) for s in SETTINGS if not s.advanced]

@@ -33,7 +33,6 @@ class Setting:
     flag: str = ''  # the CLI flag (default: --name-with-dashes)
     keeps_model: bool = False  # a trained model survives a change of it
     advanced: bool = False  # on the page under "Advanced"
-    step: object = None  # the page's number-field step (default 1 for whole numbers, "any" for others)
 
     @property
     def cli_flag(self):
@@ -43,9 +42,12 @@ class Setting:
         """The value of a text typed for this setting (a whole number may be written 16, 1.6e1 or 16.0)."""
         text = str(text).strip()
         try:
-            if self.kind is float:
-                return float(text)
-            return int(text)
+            if self.kind is int:
+                return int(text)
+            number = float(text)
+            if math.isfinite(number):
+                return number
+            raise ConfigError(self.name, f'must be a finite number, got {text!r}')
         except ValueError:
             pass
         try:
@@ -56,10 +58,6 @@ class Setting:
             return int(number)
         what = 'whole number' if self.kind is int else 'number'
         raise ConfigError(self.name, f'must be a {what}, got {text!r}')
-
-    @property
-    def input_step(self):
-        return self.step or (1 if self.kind is int else 'any')
 
 
 def setting(default, label, help, low, high, **more):
@@ -77,9 +75,9 @@ class Config:
                              flag='--steps', keeps_model=True)
     learning_rate: float = setting(0.01, 'Learning rate', 'Adam learning rate', 0.0, 1.0, low_open=True)
     seed: int = setting(42, 'Seed', 'random seed', 0, MAX_SEED)  # Let there be order among chaos
-    # in (0, 10], control the "creativity" of generated text, low to high
-    temperature: float = setting(0.5, 'Temperature', 'sampling temperature', 0.0, 10.0, low_open=True,
-                                 keeps_model=True, step=0.1)
+    # in [0.01, 10], control the "creativity" of generated text, low to high (below 0.01 logits / temperature
+    # can overflow: 1e-310 ** -1 raises OverflowError)
+    temperature: float = setting(0.5, 'Temperature', 'sampling temperature', 0.01, 10.0, keeps_model=True)
     beta1: float = setting(0.85, 'Beta 1', 'Adam beta1', 0.0, 1.0, high_open=True, advanced=True)
     beta2: float = setting(0.99, 'Beta 2', 'Adam beta2', 0.0, 1.0, high_open=True, advanced=True)
     eps: float = setting(1e-8, 'Epsilon', "Adam's epsilon", 0.0, 1.0, low_open=True, advanced=True)

@@ -22,6 +22,9 @@ def parse_documents(raw, source='the dataset'):
     else:
         text = raw.removeprefix('\ufeff')
     text = text.replace('\r\n', '\n').replace('\r', '\n')
+    if '\x00' in text:  # a NUL is binary, not a word list (and would cut a document short where it is shown)
+        line = text.count('\n', 0, text.index('\x00')) + 1
+        raise DatasetError(f'{source} is not a text file: it has a NUL character (byte 0) on line {line}')
     docs = [line.strip() for line in text.strip().split('\n') if line.strip()]
     if not docs:
         raise DatasetError(f'{source} has no documents: every line is blank')

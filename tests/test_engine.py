@@ -358,9 +358,9 @@ INVALID = [
     (dict(beta2=1.0), 'beta2', 'in [0, 1)'),
     (dict(beta2=1.2), 'beta2', 'in [0, 1)'),
     (dict(eps=0.0), 'eps', 'in (0, 1]'),
-    (dict(temperature=0.0), 'temperature', 'in (0, 10]'),
-    (dict(temperature=-1.0), 'temperature', 'in (0, 10]'),
-    (dict(temperature=10.5), 'temperature', 'in (0, 10]'),
+    (dict(temperature=0.0), 'temperature', 'in [0.01, 10]'),
+    (dict(temperature=-1.0), 'temperature', 'in [0.01, 10]'),
+    (dict(temperature=10.5), 'temperature', 'in [0.01, 10]'),
     # too large: the layers' parameters, then layer parameters x block size
     (dict(n_embd=128, n_head=4, n_layer=8), 'n_embd', 'model too large'),
     (dict(n_embd=64, n_head=4, n_layer=4, block_size=128), 'block_size', 'too long for this model size'),
@@ -384,7 +384,7 @@ VALID = [
     dict(), dict(n_embd=1, n_head=1, n_layer=1, block_size=1, num_steps=1, seed=0),
     dict(n_embd=128, n_head=32, n_layer=1), dict(n_layer=8), dict(block_size=128), dict(num_steps=1_000_000),
     dict(seed=2**32 - 1), dict(learning_rate=1.0), dict(learning_rate=1), dict(beta1=0.0, beta2=0.0),
-    dict(beta1=0.999999, beta2=0.999999), dict(eps=1.0), dict(temperature=10.0), dict(temperature=1e-3),
+    dict(beta1=0.999999, beta2=0.999999), dict(eps=1.0), dict(temperature=10.0), dict(temperature=0.01),
     dict(n_embd=64, n_head=8, n_layer=4, block_size=16),
 ]
 

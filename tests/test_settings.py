@@ -122,3 +122,19 @@ def test_the_worker_is_given_every_package_file(dist_dir):
     for url, path in config['files'].items():
         assert path == './' + url.removeprefix('./py/')
         assert (dist_dir / url).read_bytes() == (dist_dir.parent / path).read_bytes()
+
+
+@pytest.mark.parametrize('temperature', [1e-310, 5e-324, 0.009])
+def test_temperatures_too_small_to_sample_with_are_refused(temperature):
+    with pytest.raises(ConfigError, match=r'temperature: must be in \[0.01, 10\]'):
+        Config(temperature=temperature).validate()
+
+
+@pytest.mark.parametrize('engine', ['original', 'efficient'])
+def test_sampling_at_the_lowest_temperature_works(engine):
+    from microgpt import Trainer
+    trainer = Trainer(Config(n_embd=8, n_head=2, block_size=8, num_steps=5), ['abc', 'bca', 'cab'], engine=engine)
+    for _ in range(5):
+        trainer.step()
+    samples = trainer.sample(4, temperature=0.01)
+    assert len(samples) == 4 and all(set(s) <= set('abc') for s in samples)

@@ -12,7 +12,6 @@ MAX_UPLOAD = 10 * 1024 * 1024
 
 
 def show_dataset(info):
-    S.dataset = info
     set_text('data-summary', '%s · %s · vocabulary %d (%s + BOS)' % (
         info['source'], plural(info['documents'], 'document'), info['vocab_size'],
         plural(info['vocab_size'] - 1, 'character')))
@@ -52,7 +51,7 @@ def set_custom_option(label):
     option.textContent = label
 
 
-async def adopt_staged_locked(info, choice, custom_label=None):
+async def adopt_staged_locked(info, choice, custom_label=None, blob=None):
     """The worker has parsed a dataset (info): use it for a new model, asking first if one is trained."""
     if S.errors and S.model is not None:
         alert.show('Fix the settings marked in red first: the new dataset needs a new model.')
@@ -73,6 +72,7 @@ async def adopt_staged_locked(info, choice, custom_label=None):
     if custom_label is not None:
         set_custom_option(custom_label)
     S.dataset_choice = choice
+    S.dataset_blob = None if blob is None else (blob, info['source'])
     el('dataset').value = choice
     alert.clear()
     await reset_model_locked()
@@ -92,12 +92,12 @@ async def load_preset_locked(preset_id):
     return False
 
 
-async def load_file_locked(file):
-    name = str(file.name)
-    if file.size > MAX_UPLOAD:  # refused before reading a byte
-        alert.show('%s is %.1f MB; the limit is 10 MB. The current dataset is kept.' % (name, file.size / 1e6))
+async def load_blob_locked(blob, name, label):
+    """An uploaded file or pasted text (a Blob): its size checked here, its bytes read by the worker."""
+    if blob.size > MAX_UPLOAD:  # refused before reading a byte
+        alert.show('%s is %.1f MB; the limit is 10 MB. The current dataset is kept.' % (name, blob.size / 1e6))
         return False
-    url = js.URL.createObjectURL(file)
+    url = js.URL.createObjectURL(blob)
     try:
         info = await client.stage_url(url, name)
     finally:
@@ -105,15 +105,35 @@ async def load_file_locked(file):
     if 'error' in info:
         alert.show(info['error'] + '. The current dataset is kept.')
         return False
-    return await adopt_staged_locked(info, 'custom', 'Your file: ' + name)
+    return await adopt_staged_locked(info, 'custom', label, blob)
 
 
-async def load_chosen_file_locked():
-    """A file chosen in the upload field (also while Python was loading), then the field is cleared."""
+async def load_file_locked(file):
+    name = str(file.name)
+    return await load_blob_locked(file, name, 'Your file: ' + name)
+
+
+async def restage_locked():
+    """The current dataset again, in a fresh worker. True when it is back."""
+    if S.dataset_blob is not None:
+        blob, name = S.dataset_blob
+        url = js.URL.createObjectURL(blob)
+        try:
+            info = await client.stage_url(url, name)
+        finally:
+            js.URL.revokeObjectURL(url)
+    else:
+        preset = [p for p in S.presets if p['id'] == S.dataset_choice][0]
+        info = await client.stage_url(S.base + preset['file'], preset['label'])
+    return 'error' not in info and 'error' not in await client.adopt()
+
+
+async def load_file_chosen_early_locked():
+    """A file chosen in the upload field before this module listened to it (while the page was loading)."""
     files = el('upload').files
-    if files.length:
+    if files.length and S.uploads == 0:
         await load_file_locked(files.item(0))
-    el('upload').value = ''
+        el('upload').value = ''
 
 
 @on('change', '#dataset')
@@ -129,17 +149,22 @@ async def on_dataset(event):
 
 @on('change', '#upload')
 async def on_upload(event):
+    files = el('upload').files
+    if not files.length:
+        return
+    file = files.item(0)  # this choice, whatever is chosen while it waits
+    S.uploads += 1
+    mine = S.uploads
     await wait_ready()
     async with lock:
-        await load_chosen_file_locked()
+        if mine == S.uploads:  # a file chosen later wins: this one is skipped
+            await load_file_locked(file)
+            el('upload').value = ''
 
 
 @on('click', '#use-paste')
 async def on_paste(event):
     await wait_ready()
+    blob = window.textBlob('paste')  # as it is now, before waiting for the lock
     async with lock:
-        info = await client.stage_text(el('paste').value, 'pasted text')
-        if 'error' in info:
-            alert.show(info['error'] + '. The current dataset is kept.')
-            return
-        await adopt_staged_locked(info, 'custom', 'Pasted text')
+        await load_blob_locked(blob, 'pasted text', 'Pasted text')

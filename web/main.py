@@ -7,14 +7,16 @@
 #   models.py         a new model, settings applied to the current one, the engine switch
 #   training.py       the training loop and its buttons, Verify
 #   datasets.py       presets, uploads, pasted text
+#   restart.py        a worker that is gone: the message and Restart
 # Importing a module registers its event handlers.
 import asyncio
 
-from pyscript import document, workers
+from pyscript import document
 
 import client
 import datasets
 import models
+import restart  # noqa: F401 - its button's handler, and what the page does when the worker is gone
 import training  # noqa: F401 - its buttons' handlers
 from session import S, lock, ready_event
 from status import update_buttons, update_status
@@ -24,7 +26,7 @@ from ui import alert, set_text
 async def start():
     async with lock:
         try:
-            client.connect(await workers['trainer'])
+            await client.connect('trainer')
             base = str(document.baseURI).split('#')[0].split('?')[0]
             S.base = base[:base.rfind('/') + 1]
             info = await client.init(S.base)
@@ -37,7 +39,7 @@ async def start():
         datasets.show_presets(info['presets'])
         # the preset first, then a file chosen while Python was loading (if any) replaces it
         await datasets.load_preset_locked(S.presets[0]['id'])
-        await datasets.load_chosen_file_locked()
+        await datasets.load_file_chosen_early_locked()
         S.ready = True
         ready_event.set()
         if S.model is None:

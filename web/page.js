@@ -1,5 +1,5 @@
-// The two browser APIs the MicroPython side (main.py) reaches through `js`: the uPlot loss chart, and saving
-// a text file. Everything else (controls, training, errors) is in main.py and worker.py.
+// The browser APIs the MicroPython side reaches through `js`: the uPlot loss chart, pasted text as a Blob, and
+// saving a text file. Everything else (controls, training, errors) is in the Python modules and worker.py.
 "use strict";
 
 (() => {
@@ -74,6 +74,43 @@
         smoothed.push(ema / (1 - Math.pow(BETA, steps.length)));
       }
       scheduleRedraw();
+    },
+  };
+
+  // The text of a textarea as a Blob, which travels to the worker as uploads do (a blob: URL): the text never
+  // becomes a MicroPython string, which costs seconds and hundreds of MB a pasted MB.
+  window.textBlob = (id) => new Blob([document.getElementById(id).value], { type: "text/plain" });
+
+  // The training worker, watched. PyScript starts a worker for every <script type="py" worker> in the page:
+  // a restart clones the first one under a new name. A call that does not answer by its deadline, or an
+  // error event of the worker, means the worker is gone (crashed, out of memory, closed).
+  window.trainerWorkers = {
+    start(name) {
+      const first = document.querySelector('script[type="py"][worker]');
+      const script = document.createElement("script");
+      for (const attr of first.attributes) script.setAttribute(attr.name, attr.value);
+      script.setAttribute("name", name);
+      document.body.appendChild(script);
+    },
+    gone: {},  // worker name -> a promise that fails when the worker reports an error
+    watch(name, onError) {
+      const script = document.querySelector(`script[name="${name}"]`);
+      this.gone[name] = new Promise((_, reject) => {
+        if (script && script.xworker) script.xworker.addEventListener("error", () => {
+          onError();
+          reject(new Error("no answer: the worker crashed"));
+        });
+      });
+      this.gone[name].catch(() => {});  // only calls under way care
+    },
+    stop(name) {
+      const script = document.querySelector(`script[name="${name}"]`);
+      if (script && script.xworker) script.xworker.terminate();
+    },
+    deadline(name, promise, ms) {
+      let timer;
+      const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error("no answer")), ms); });
+      return Promise.race([promise, late, this.gone[name]]).finally(() => clearTimeout(timer));
     },
   };
 

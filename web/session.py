@@ -9,11 +9,14 @@ class Page:
         self.base = ''  # the page's folder URL, for the worker's fetches
         self.presets = []
         self.model = None  # the worker's MODEL answer (gen, step, num_steps, done, engine, config)
-        self.dataset = None  # the worker's DATASET answer
         self.dataset_choice = ''  # the Dataset select's value for the current dataset
+        self.dataset_blob = None  # (Blob, name) of the current dataset if uploaded or pasted; None for a preset
+        self.uploads = 0  # files chosen so far: only the latest is loaded
         self.errors = {}  # setting -> message, for settings that are invalid now
         self.errors_model_only = False  # ...for the current model only (Steps below the steps it has trained)
         self.last_edited = ''  # the setting the user typed in last: its errors are shown there
+        self.worker_lost = ''  # why the worker is gone ('' while it answers)
+        self.restarts = 0
         self.running = False  # the user wants training to continue
         self.loop_alive = False
         self.elapsed = 0.0  # seconds spent training this model

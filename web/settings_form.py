@@ -47,6 +47,8 @@ def show_error(d):
 
 def show_description(d):
     """Parameter count and truncation note from describe(); the error when the settings are invalid."""
+    if d.get('dead'):  # the worker is gone: the settings are neither valid nor invalid
+        return
     clear_errors()
     if 'error' in d:
         show_error(d)

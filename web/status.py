@@ -6,7 +6,7 @@ from ui import clock, el, plural, set_text, thousands
 
 
 def update_buttons():
-    ready, m = S.ready, S.model
+    ready, m = S.ready and not S.worker_lost, S.model
     valid = not S.errors
     can_step = ready and m is not None and valid and not S.running and not m['done']
     el('train').disabled = not can_step
@@ -19,6 +19,9 @@ def update_buttons():
 
 def update_status():
     m = S.model
+    if S.worker_lost:
+        set_text('status', 'The Python worker is gone: press Restart.')
+        return
     if m is None:
         set_text('status', 'No model: fix the settings marked in red.' if S.ready else 'Loading Python…')
         return

@@ -31,16 +31,21 @@ def on(event_type, selector):
 
 
 class Alert:
-    """The page's one alert line; `kind` says who put the message there, so only they clear it."""
+    """The page's one alert line; `kind` says who put the message there, so only they clear it. A 'dead'
+    message (the worker is gone) stays until the worker is back: nothing else is worth saying then."""
 
     def __init__(self):
         self.kind = ''
 
     def show(self, message, kind='error'):
+        if self.kind == 'dead' and kind != 'dead':
+            return
         set_text('alert', message)
         self.kind = kind
 
     def clear(self, kind=None):
+        if self.kind == 'dead' and kind != 'dead':
+            return
         if kind is None or self.kind == kind:
             set_text('alert', '')
             self.kind = ''

@@ -11,8 +11,8 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 | call                       | arguments                              | answer keys                               |
 |----------------------------|----------------------------------------|-------------------------------------------|
 | init(base_url)             | the page's folder URL                  | presets [{id, label, file, documents}]    |
-| stage_url(url, source)     | a preset's or a blob: URL, its name    | DATASET (parsed, waiting for adopt)       |
-| stage_text(text, source)   | pasted text, its name                  | DATASET (parsed, waiting for adopt)       |
+| stage_url(url, source)     | a preset's URL, or a blob: URL of an   | DATASET (parsed, waiting for adopt)       |
+|                            | uploaded file or pasted text; its name |                                           |
 | adopt()                    |                                        | DATASET (now the current dataset)         |
 | describe(settings_json)    | {setting: text typed}                  | num_params, truncated, block_size, config,|
 |                            |                                        | changed (settings that need a new model)  |
@@ -26,10 +26,12 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 | log_csv()                  |                                        | csv (`python -m microgpt --log`'s bytes)  |
 
 DATASET = {source, documents, vocab_size, examples}
-MODEL = {gen (bumped by every new model), step, num_steps, done, engine, config}
+MODEL = {gen (bumped by every new model), step, num_steps, done, engine, config,
+         step_ms (a step's time: measured, or a bound before the first step; the page's deadlines use it)}
 """
 import json
 import random
+import time
 
 import microgpt as mg
 from microgpt.config import KEEPS_MODEL, SETTINGS
@@ -50,13 +52,14 @@ class Session:
         self.gen = 0  # bumped by every new model, so the page can ignore answers about an older one
         self.log = []  # CSV rows, format_log_row's strings, for the current model
         self.preview_rng = None  # samples come from this, never from the trainer's own generator
+        self.step_ms = 0.0  # the slowest batch's time per step, for the page's deadlines (0: not measured)
 
 
 S = Session()
 
 
 def _json(obj):
-    return json.dumps(obj)
+    return json.dumps(obj, ensure_ascii=False)  # MicroPython decodes a \ud83e\udd8a escape as two halves
 
 
 def _error(exc, **more):
@@ -74,7 +77,15 @@ def _config(settings_json):
 def _model_info():
     t = S.trainer
     return {'gen': S.gen, 'step': t.step_count, 'num_steps': t.config.num_steps, 'done': t.done,
-            'engine': t.engine_name, 'config': t.config.to_dict()}
+            'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': S.step_ms or _step_ms_bound(t)}
+
+
+def _step_ms_bound(t):
+    """A generous bound on a step's time before one is measured: 5 microseconds a multiply-add (the original
+    engine in a page takes about 3), over every position of a full block."""
+    c = t.config
+    per_position = c.n_layer * (12 * c.n_embd * c.n_embd + 2 * c.block_size * c.n_embd) + t.vocab_size * c.n_embd
+    return c.block_size * per_position * 0.005
 
 
 def _dataset_info(docs, source):
@@ -111,11 +122,6 @@ async def stage_url(url, source):
     if not response.ok:
         return _json({'error': f'{source} could not be loaded (HTTP {response.status})'})
     return _stage(await response.bytes(), source)
-
-
-def stage_text(text, source):
-    """Parse pasted text as a dataset; adopt it with adopt()."""
-    return _stage(str(text).encode('utf-8'), source)  # bytes: the size limit applies
 
 
 def adopt():
@@ -155,14 +161,17 @@ def reset(settings_json, engine):
         trainer = mg.Trainer(config, S.docs, engine=str(engine))
     except mg.MicrogptError as e:
         return _error(e)
-    S.trainer, S.gen, S.log = trainer, S.gen + 1, []
+    S.trainer, S.gen, S.log, S.step_ms = trainer, S.gen + 1, [], 0.0
     S.preview_rng = random.Random(config.seed + 1)
     return _json(_model_info())
 
 
 def train(max_steps, budget_ms):
     """Up to max_steps steps, stopping early once budget_ms have passed; their losses, and where we are."""
+    start = time.perf_counter()
     results = S.trainer.train(int(max_steps), budget_ms / 1000)
+    if results:
+        S.step_ms = max(S.step_ms, (time.perf_counter() - start) * 1000 / len(results))
     S.log.extend(mg.format_log_row(result) for result in results)
     return _json(dict(_model_info(), losses=[result.loss for result in results]))
 
@@ -181,6 +190,7 @@ def set_engine(engine):
         S.trainer = mg.Trainer.from_state(S.trainer.export_state(), engine=str(engine))
     except mg.MicrogptError as e:
         return _error(e)
+    S.step_ms = 0.0  # the other engine's steps take another time
     return _json(_model_info())
 
 
@@ -220,7 +230,7 @@ def log_csv():
     return _json({'csv': mg.LOG_HEADER + '\n' + ''.join(row + '\n' for row in S.log)})
 
 
-PROTOCOL = (init, stage_url, stage_text, adopt, describe, reset, train, set_num_steps, set_engine, sample,
+PROTOCOL = (init, stage_url, adopt, describe, reset, train, set_num_steps, set_engine, sample,
             verify, log_csv)
 for _f in PROTOCOL:
     setattr(sync, _f.__name__, _f)

@@ -1,0 +1,46 @@
+# A worker that is gone (crashed, out of memory, closed): the page says so and offers Restart, which starts a
+# fresh worker with the same dataset and settings (MicroPython).
+import client
+import datasets
+import models
+from session import S, lock
+from status import update_buttons, update_status
+from ui import alert, el, on, plural, set_text
+
+
+def worker_lost(why):
+    S.running = False
+    S.worker_lost = why
+    trained = ' The model of %s is lost.' % plural(S.model['step'], 'step') if S.model_started() else ''
+    alert.show(why[0].upper() + why[1:] + '.' + trained + ' Restart starts a fresh worker with the same dataset '
+               'and settings.', 'dead')
+    el('restart').hidden = False
+    update_status()
+    update_buttons()
+
+
+client.C.on_dead = worker_lost
+
+
+@on('click', '#restart')
+async def on_restart(event):
+    el('restart').hidden = True
+    set_text('status', 'Starting a fresh Python worker…')
+    async with lock:
+        S.restarts += 1
+        try:
+            await client.restart(S.restarts)
+        except Exception as e:  # noqa: BLE001
+            worker_lost('a fresh worker could not start (%s)' % e)
+            return
+        S.worker_lost = ''
+        alert.clear('dead')
+        S.model = None
+        info = await client.init(S.base)
+        if 'error' in info or not await datasets.restage_locked():
+            worker_lost('a fresh worker could not load the dataset (%s)' % info.get('error', 'see above'))
+            return
+        if await models.reset_model_locked():
+            alert.show('A fresh Python worker is ready, with the same dataset and settings.', 'info')
+        update_status()
+        update_buttons()
