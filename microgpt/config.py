@@ -42,22 +42,24 @@ class Setting:
         """The value of a text typed for this setting (a whole number may be written 16, 1.6e1 or 16.0)."""
         text = str(text).strip()
         try:
-            if self.kind is int:
-                return int(text)
-            number = float(text)
-            if math.isfinite(number):
-                return number
+            number = int(text) if self.kind is int else float(text)
+        except ValueError:
+            number = _float_or_none(text)
+            if self.kind is int and number is not None and math.isfinite(number) and number == int(number):
+                number = int(number)
+            else:
+                raise ConfigError(self.name, f'must be a {"whole number" if self.kind is int else "number"}, '
+                                             f'got {text!r}') from None
+        if self.kind is float and not math.isfinite(number):
             raise ConfigError(self.name, f'must be a finite number, got {text!r}')
-        except ValueError:
-            pass
-        try:
-            number = float(text)
-        except ValueError:
-            number = None
-        if self.kind is int and number is not None and math.isfinite(number) and number == int(number):
-            return int(number)
-        what = 'whole number' if self.kind is int else 'number'
-        raise ConfigError(self.name, f'must be a {what}, got {text!r}')
+        return number
+
+
+def _float_or_none(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def setting(default, label, help, low, high, **more):

@@ -138,3 +138,11 @@ def test_sampling_at_the_lowest_temperature_works(engine):
         trainer.step()
     samples = trainer.sample(4, temperature=0.01)
     assert len(samples) == 4 and all(set(s) <= set('abc') for s in samples)
+
+
+@pytest.mark.parametrize('text', ['NaN', 'nan', 'Infinity', '-inf', '1e400'])
+def test_parse_refuses_non_finite_numbers_as_typed(text):
+    setting = {s.name: s for s in SETTINGS}['learning_rate']
+    with pytest.raises(ConfigError) as e:
+        setting.parse(text)
+    assert e.value.rule == f'must be a finite number, got {text!r}'
