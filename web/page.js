@@ -77,9 +77,30 @@
     },
   };
 
-  // The text of a textarea as a Blob, which travels to the worker as uploads do (a blob: URL): the text never
-  // becomes a MicroPython string, which costs seconds and hundreds of MB a pasted MB.
-  window.textBlob = (id) => new Blob([document.getElementById(id).value], { type: "text/plain" });
+  // Pasted text travels to the worker as uploads do, as a Blob (a blob: URL): it never becomes a MicroPython
+  // string, which costs seconds and hundreds of MB a pasted MB. A large paste is not put in the box either
+  // (laying out a million lines freezes the page): the box says what it holds.
+  const LARGE_PASTE = 100000;  // characters
+  let largePaste = null;
+  function keepLargePastes(box) {
+    const placeholder = box.placeholder;
+    box.addEventListener("paste", (event) => {
+      const text = event.clipboardData ? event.clipboardData.getData("text/plain") : "";
+      if (text.length < LARGE_PASTE) return;
+      event.preventDefault();
+      largePaste = new Blob([text], { type: "text/plain" });
+      const lines = text.split("\n", 1000001).length;
+      box.value = "";
+      box.placeholder = `Pasted ${(largePaste.size / 1e6).toFixed(1)} MB (${lines > 1000000 ? "over a million" :
+        lines.toLocaleString("en-US")} lines), kept out of this box: press "Use pasted text".`;
+    });
+    box.addEventListener("input", () => { largePaste = null; box.placeholder = placeholder; });
+  }
+  window.textBlob = (id) => {
+    const box = document.getElementById(id);
+    return largePaste && box.value === "" ? largePaste : new Blob([box.value], { type: "text/plain" });
+  };
+  document.addEventListener("DOMContentLoaded", () => keepLargePastes(document.getElementById("paste")));
 
   // The training worker, watched. PyScript starts a worker for every <script type="py" worker> in the page:
   // a restart clones the first one under a new name. A call that does not answer by its deadline, or an
