@@ -89,10 +89,8 @@
       if (text.length < LARGE_PASTE) return;
       event.preventDefault();
       largePaste = new Blob([text], { type: "text/plain" });
-      const lines = text.split("\n", 1000001).length;
       box.value = "";
-      box.placeholder = `Pasted ${(largePaste.size / 1e6).toFixed(1)} MB (${lines > 1000000 ? "over a million" :
-        lines.toLocaleString("en-US")} lines), kept out of this box: press "Use pasted text".`;
+      box.placeholder = `Pasted ${(largePaste.size / 1e6).toFixed(1)} MB, kept out of this box: press "Use pasted text".`;
     });
     box.addEventListener("input", () => { largePaste = null; box.placeholder = placeholder; });
   }
