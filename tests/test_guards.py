@@ -1,0 +1,104 @@
+"""Hardening (issue 13): long text never widens the page, no WCAG 2.1 AA violation (axe-core), and the page
+works under its Content-Security-Policy.
+
+Uses conftest.py's `site_url` and `browser` fixtures and test_page.py's `Page` helper. axe-core comes from
+npm (a devDependency in package.json; `python build.py` installs it with the rest).
+"""
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from test_page import STEP_TIMEOUT, Page
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE = ROOT / 'node_modules' / 'axe-core' / 'axe.min.js'
+WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']
+
+
+@pytest.fixture
+def ui(browser, site_url):
+    p = Page(browser, site_url)
+    yield p
+    p.close()
+
+
+# -- layout: long text is cut, never widens the page ------------------------------------------------------
+# the elements whose right edge is past the window's, for the assertion message
+PAST_THE_EDGE = '''() => [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+    .slice(0, 8).map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} right=${e.getBoundingClientRect().right}`)'''
+
+
+def assert_no_sideways_scroll(ui, when):
+    width, inner = ui.page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')
+    assert width <= inner, (f'{when}: the page is {width} px wide in a {inner} px window; past the edge: '
+                            f'{ui.page.evaluate(PAST_THE_EDGE)}')
+
+
+def assert_cut_with_full_text_on_hover(item, text):
+    """One item of a list: its text in full in `title`, shown cut with an ellipsis when it does not fit."""
+    assert item.get_attribute('title') == text
+    cut = item.evaluate('e => [e.scrollWidth > e.clientWidth, getComputedStyle(e).textOverflow]')
+    assert cut == [True, 'ellipsis'], (text[:80], cut)
+
+
+SENTENCES = ['%d. A list of sentences is a dataset too, and each of these lines is far longer than a chip or a '
+             'sample can show on one line of the page, narrow window or wide.' % i for i in range(40)]
+
+
+def test_long_documents_and_samples_are_cut_not_widening_the_page(ui):
+    ui.upload('sentences.txt', ('\n'.join(SENTENCES) + '\n').encode())
+    expect(ui.page.locator('#data-summary')).to_contain_text('40 documents')
+    assert_no_sideways_scroll(ui, 'a list of sentences')
+    chips = ui.page.locator('#data-examples .chip')
+    expect(chips).to_have_count(8)
+    for chip in chips.all():
+        assert_cut_with_full_text_on_hover(chip, chip.inner_text())
+        assert chip.inner_text() in SENTENCES
+    # samples as long as the block allows: a near-uniform (untrained, hot) model rarely draws BOS
+    ui.set('Block size', 128)
+    ui.set('Temperature', 10)
+    ui.wait_enabled('Generate')
+    ui.button('Generate').click()
+    samples = ui.page.locator('#samples li')
+    expect(samples).to_have_count(8, timeout=STEP_TIMEOUT)
+    assert_no_sideways_scroll(ui, 'long samples')
+    longest = max(samples.all(), key=lambda li: len(li.inner_text()))
+    assert len(longest.inner_text()) > 110, ui.samples()  # longer than the samples' column (~920 px)
+    assert_cut_with_full_text_on_hover(longest, longest.inner_text())
+    for li in samples.all():
+        assert li.get_attribute('title') == li.inner_text()
+    # a phone, or a window made narrow after the chart was drawn
+    ui.page.set_viewport_size({'width': 360, 'height': 800})
+    ui.page.wait_for_function(  # the chart follows its box (a ResizeObserver)
+        '() => document.querySelector("#chart .uplot").offsetWidth <= document.querySelector("#chart").clientWidth')
+    assert_no_sideways_scroll(ui, 'a 360 px window')
+    assert ui.errors == []
+
+
+def test_a_one_megabyte_line_is_cut_not_widening_the_page(ui):
+    line = 'abcab' * 200_000  # 1 MB, one document of three letters (under the 10 MB limit)
+    ui.upload('one-line.txt', (line + '\n').encode())
+    expect(ui.page.locator('#data-summary')).to_contain_text('1 document ·', timeout=STEP_TIMEOUT)
+    assert_no_sideways_scroll(ui, 'one 1 MB line')
+    chip = ui.page.locator('#data-examples .chip')
+    expect(chip).to_have_count(1)
+    assert_cut_with_full_text_on_hover(chip, line)
+    ui.step()  # trains on it (cut to the block size)
+    assert ui.errors == []
+
+
+def test_long_messages_wrap_in_the_alert_line_and_the_summary(ui):
+    name = 'a-file-name-with-no-spaces-' * 40 + '.txt'
+    ui.upload(name, b'  \n\n')  # refused: the alert names the file
+    expect(ui.alert).to_contain_text('no documents')
+    expect(ui.alert).to_contain_text(name)
+    assert_no_sideways_scroll(ui, 'a long file name in the alert')
+    ui.upload(name, b'abc\nbca\n')  # accepted: the summary and the dataset menu name it
+    expect(ui.page.locator('#data-summary')).to_contain_text('2 documents')
+    assert_no_sideways_scroll(ui, 'a long file name in the summary and the dataset menu')
+    ui.page.set_viewport_size({'width': 360, 'height': 800})
+    assert_no_sideways_scroll(ui, 'a long file name in a 360 px window')
