@@ -102,3 +102,39 @@ def test_long_messages_wrap_in_the_alert_line_and_the_summary(ui):
     assert_no_sideways_scroll(ui, 'a long file name in the summary and the dataset menu')
     ui.page.set_viewport_size({'width': 360, 'height': 800})
     assert_no_sideways_scroll(ui, 'a long file name in a 360 px window')
+
+
+# -- accessibility: axe-core, WCAG 2.1 A and AA ---------------------------------------------------------
+def axe_violations(ui):
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now, one line each."""
+    if not ui.page.evaluate('typeof axe !== "undefined"'):
+        ui.page.add_script_tag(content=AXE.read_text(encoding='utf-8'))
+    result = ui.page.evaluate('tags => axe.run(document, {runOnly: {type: "tag", values: tags}})', WCAG_AA)
+    return [f"{v['id']} ({v['impact']}): {v['help']}; " + '; '.join(
+        f"{' '.join(map(str, n['target']))}: {n['failureSummary']}".replace('\n', ' ') for n in v['nodes'][:5])
+        for v in result['violations']]
+
+
+def assert_accessible(ui, when):
+    violations = axe_violations(ui)
+    assert violations == [], f'{when}: ' + '\n'.join(violations)
+
+
+def test_axe_finds_no_wcag_aa_violation_loaded_training_and_in_error(ui):
+    assert_accessible(ui, 'loaded')
+    ui.fresh(20)
+    ui.step(3)
+    ui.button('Generate').click()
+    expect(ui.page.locator('#samples li')).to_have_count(8)
+    assert_accessible(ui, 'after 3 steps and samples')
+    ui.set('Heads', 3)  # 16 is not a multiple of 3: the error under the field and in the alert line
+    expect(ui.page.locator('#err-n_head')).to_contain_text('not a multiple of 3')
+    expect(ui.alert).to_contain_text('Heads')
+    assert_accessible(ui, 'an invalid setting shown')
+    ui.page.locator('summary', has_text='Advanced').click()
+    ui.page.locator('summary', has_text='Paste').click()
+    expect(ui.field('Beta 1')).to_be_visible()
+    expect(ui.page.get_by_label('Words to train on')).to_be_visible()
+    assert_accessible(ui, 'Advanced and the paste box open')
+    ui.page.set_viewport_size({'width': 360, 'height': 800})
+    assert_accessible(ui, 'a 360 px window')
