@@ -138,3 +138,87 @@ def test_axe_finds_no_wcag_aa_violation_loaded_training_and_in_error(ui):
     assert_accessible(ui, 'Advanced and the paste box open')
     ui.page.set_viewport_size({'width': 360, 'height': 800})
     assert_accessible(ui, 'a 360 px window')
+
+
+# -- Content-Security-Policy ------------------------------------------------------------------------------
+CSP_LISTENER = '''document.addEventListener('securitypolicyviolation', e => {
+  (window.__cspViolations = window.__cspViolations || []).push(
+    `${e.effectiveDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`);
+});'''
+
+
+class _ListeningBrowser:
+    """The browser, but every page it opens reports CSP violations: the document's through the
+    `securitypolicyviolation` event from its first script on, the worker's through the browser's log (CDP),
+    where Chromium writes "... violates the following Content Security Policy directive ..."."""
+
+    def __init__(self, browser):
+        self.browser = browser
+        self.logged = []
+
+    def new_page(self, **options):
+        page = self.browser.new_page(**options)
+        page.add_init_script(CSP_LISTENER)
+        cdp = page.context.new_cdp_session(page)
+        cdp.on('Log.entryAdded', lambda e: self.logged.append(e['entry']['text'])
+               if 'Content Security Policy' in e['entry']['text'] else None)
+        cdp.send('Log.enable')
+        return page
+
+
+def csp_of(html):
+    match = re.search(r'<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]*)"', html)
+    assert match, 'no Content-Security-Policy meta tag'
+    return {d.split()[0]: d.split()[1:] for d in (d.strip() for d in match.group(1).split(';')) if d}
+
+
+def test_served_page_has_a_strict_content_security_policy(site_url):
+    from urllib.request import urlopen
+    with urlopen(site_url) as response:
+        csp = csp_of(response.read().decode('utf-8'))
+    assert csp['object-src'] == ["'none'"]
+    assert csp['default-src'] == ["'self'"]
+    assert csp['base-uri'] == ["'self'"]
+    assert "'unsafe-inline'" not in csp['script-src']
+    assert "'wasm-unsafe-eval'" in csp['script-src']
+    assert not any(s in ('*', 'http:', 'https:', 'data:') for sources in csp.values() for s in sources), csp
+
+
+def assert_no_csp_violation(ui, listening, when):
+    violations = ui.page.evaluate('window.__cspViolations || []')
+    console = [e for e in ui.errors if 'Content Security Policy' in e]
+    assert violations == [] and console == [] and listening.logged == [], (
+        f'{when}: {violations} {console} {listening.logged}')
+
+
+def test_page_works_under_its_content_security_policy(browser, site_url):
+    listening = _ListeningBrowser(browser)
+    ui = Page(listening, site_url)
+    ui.answer_dialogs = True  # a new dataset discards the trained steps: yes
+    try:
+        assert_no_csp_violation(ui, listening, 'loaded')
+        ui.fresh(20)
+        ui.step(3)
+        ui.button('Generate').click()
+        expect(ui.page.locator('#samples li')).to_have_count(8)
+        assert_no_csp_violation(ui, listening, 'trained and sampled')
+        ui.upload('abc.txt', b'abba\nbaba\ncab\n')  # the worker reads it through a blob: URL
+        ui.page.wait_for_function(  # read, or refused
+            '() => /abc.txt/.test(document.querySelector("#data-summary").textContent)'
+            ' || document.querySelector("#alert").textContent')
+        assert_no_csp_violation(ui, listening, 'uploaded')
+        expect(ui.page.locator('#data-summary')).to_contain_text('abc.txt · 3 documents')
+        ui.wait_status(0, 20)
+        ui.step(2)
+        ui.page.get_by_label('Dataset').select_option('cats')  # a preset, fetched by the worker
+        expect(ui.page.locator('#data-summary')).to_contain_text('100 documents')
+        ui.button('Download log').click()  # a blob: URL too
+        assert_no_csp_violation(ui, listening, 'a preset and the log downloaded')
+        assert ui.errors == [] and ui.alert.inner_text() == ''
+        # the listener works: an inline script is refused and reported
+        ui.page.evaluate('''() => { const s = document.createElement('script');
+            s.textContent = 'window.__ran = 1'; document.head.appendChild(s); }''')
+        ui.page.wait_for_function('(window.__cspViolations || []).length > 0')
+        assert ui.page.evaluate('window.__ran') is None
+    finally:
+        ui.close()
