@@ -4,7 +4,6 @@ works under its Content-Security-Policy.
 Uses conftest.py's `site_url` and `browser` fixtures and test_page.py's `Page` helper. axe-core comes from
 npm (a devDependency in package.json; `python build.py` installs it with the rest).
 """
-import json
 import re
 from pathlib import Path
 
@@ -29,7 +28,8 @@ def ui(browser, site_url):
 # the elements whose right edge is past the window's, for the assertion message
 PAST_THE_EDGE = '''() => [...document.querySelectorAll('body *')]
     .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-    .slice(0, 8).map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} right=${e.getBoundingClientRect().right}`)'''
+    .slice(0, 8)
+    .map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} right=${e.getBoundingClientRect().right}`)'''
 
 
 def assert_no_sideways_scroll(ui, when):
@@ -102,6 +102,8 @@ def test_long_messages_wrap_in_the_alert_line_and_the_summary(ui):
     assert_no_sideways_scroll(ui, 'a long file name in the summary and the dataset menu')
     ui.page.set_viewport_size({'width': 360, 'height': 800})
     assert_no_sideways_scroll(ui, 'a long file name in a 360 px window')
+    widths = ui.page.locator('input[data-setting]').evaluate_all('fields => fields.map(f => f.offsetWidth)')
+    assert min(widths) >= 96, f'settings fields squeezed in a 360 px window: {widths}'
 
 
 # -- accessibility: axe-core, WCAG 2.1 A and AA ---------------------------------------------------------
