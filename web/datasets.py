@@ -21,6 +21,7 @@ def show_dataset(info):
         span = document.createElement('span')
         span.className = 'chip'
         span.textContent = doc
+        span.title = doc  # the whole document on hover: a long one is cut with an ellipsis
         box.appendChild(span)
 
 

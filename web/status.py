@@ -74,7 +74,7 @@ def show_samples(samples, temperature, step):
     ol.textContent = ''
     for text in samples:
         li = document.createElement('li')
-        li.textContent = text if text else '(empty)'
+        li.textContent = li.title = text if text else '(empty)'  # title: the whole sample, cut when long
         if not text:
             li.className = 'empty'
         ol.appendChild(li)
