@@ -1,11 +1,11 @@
 """python -m microgpt: train on a text file and print what the gist prints."""
 import argparse
-import json
 import sys
 
 from .config import Config
 from .data import read_documents
-from .errors import MicrogptError, StateError
+from . import state
+from .errors import MicrogptError
 from .trainer import ENGINE_NAMES, LOG_HEADER, Trainer, format_log_row
 
 # flag -> Config field, for the hyperparameters
@@ -61,14 +61,7 @@ def make_trainer(args):
         if fixed:
             raise MicrogptError(f'--{fixed[0].replace("_", "-")} cannot change when continuing with --load '
                                 f'(only --steps and --temperature can)')
-        try:
-            with open(args.load, encoding='utf-8') as f:
-                state = json.load(f)
-        except OSError as e:
-            raise StateError(f'{args.load}: cannot be read ({e.strerror})') from None
-        except ValueError as e:
-            raise StateError(f'{args.load}: not a JSON state ({e})') from None
-        trainer = Trainer.from_state(state, engine=args.engine)
+        trainer = state.load(args.load, engine=args.engine)
         if 'steps' in given:
             trainer.set_num_steps(given['steps'])
         if 'temperature' in given:
@@ -104,8 +97,7 @@ def run(args, out):
         if log:
             log.close()
     if args.save:
-        with open(args.save, 'w', encoding='utf-8') as f:
-            json.dump(trainer.export_state(), f)
+        state.save(trainer, args.save)
     out.write("\n--- inference (new, hallucinated names) ---\n")
     for i, sample in enumerate(trainer.sample(args.samples, cfg.temperature)):
         out.write(f"sample {i+1:2d}: {sample}\n")

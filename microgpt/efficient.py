@@ -53,6 +53,8 @@ from functools import lru_cache
 from itertools import chain, repeat
 from operator import add, itemgetter, mul
 
+from .engine import NonFiniteLoss
+
 
 class _Plain(float):
     """A float that is not exactly `float`: as sum()'s start it makes sum() add plainly, left to right."""
@@ -327,7 +329,7 @@ class _Layer:
 
 
 class EfficientEngine:
-    """One training step and next-token probabilities on lists of floats, bit for bit OriginalEngine's."""
+    """One training step and next-token probabilities on lists of floats, bit for bit OriginalEngine's (see engine.py)."""
     name = 'efficient'
 
     def __init__(self, config, weights):
@@ -345,6 +347,12 @@ class EfficientEngine:
 
     def weights(self):
         return {name: [list(row) for row in mat] for name, mat in self._w.items()}
+
+    def adam_state(self):
+        return list(self.m), list(self.v)
+
+    def load_adam_state(self, m, v):
+        self.m, self.v = list(m), list(v)
 
     def new_cache(self):
         """Keys and values so far, per layer: each position's vector appended to one flat list."""
@@ -401,21 +409,42 @@ class EfficientEngine:
         exps, _, inv = softmax_parts([z * temperature ** -1 for z in logits])  # `l / temperature`
         return [e * inv for e in exps]
 
+    # -- forward only ----------------------------------------------------------------------------
+    def loss(self, tokens):
+        """The document's loss, forward only."""
+        return self._forward_document(tokens)[0]
+
+    def attention_maps(self, tokens):
+        """maps[layer][head][t][s], as engine.py describes: each weight e * total**-1, as attention() makes it."""
+        n_head, n_layer = self.config.n_head, self.config.n_layer
+        positions = self._forward_document(tokens)[1]
+        maps = [[[] for _ in range(n_head)] for _ in range(n_layer)]
+        for *_, layers in positions:
+            for li, L in enumerate(layers):
+                exps, _, invs, _ = L.attn  # in (s, h) order
+                for h in range(n_head):
+                    maps[li][h].append([e * invs[h] for e in exps[h::n_head]])
+        return maps
+
     # -- training --------------------------------------------------------------------------------
     def train_step(self, tokens, step, lr_t):
         """Forward one document, backward, Adam update; returns the loss (a float)."""
-        loss, grads = self._loss_and_flat_grads(tokens)
+        loss, *forward = self._forward_document(tokens)
+        if not math.isfinite(loss):
+            raise NonFiniteLoss(loss)  # before anything changes
+        grads = self._backward(tokens, *forward)
         self._adam(list(chain.from_iterable(grads)), step, lr_t)
         return loss
 
     def loss_and_grads(self, tokens):
         """The step's loss and the gradient of every weight (name -> rows), before any update."""
-        loss, grads = self._loss_and_flat_grads(tokens)
+        loss, *forward = self._forward_document(tokens)
+        grads = self._backward(tokens, *forward)
         return loss, {name: [g[i * cols:(i + 1) * cols] for i in range(rows)]
                       for (name, rows, cols), g in zip(self._shapes, grads)}
 
-    def _loss_and_flat_grads(self, tokens):
-        """The step's loss and each weight's gradient as one flat list (row after row), in the weights' order."""
+    def _forward_document(self, tokens):
+        """The step's loss, and what its backward needs: (loss, positions, keys, values, flat)."""
         cfg = self.config
         n = min(cfg.block_size, len(tokens) - 1)
         keys, values = self.new_cache()
@@ -428,7 +457,7 @@ class EfficientEngine:
             losses.append(math.log(exps[target] * inv) * -1)  # -probs[target].log()
             positions.append(((exps, total, inv), *fwd))
         loss = sum(losses, ZERO) * (1 / n)  # (1 / n) * sum(losses)
-        return loss, self._backward(tokens, positions, keys, values, flat)
+        return loss, positions, keys, values, flat
 
     def _backward(self, tokens, positions, keys, values, flat):
         cfg, w = self.config, self._w
@@ -506,10 +535,12 @@ class EfficientEngine:
         c1, c2 = 1 - beta1, 1 - beta2
         bias1, bias2 = 1 - beta1 ** (step + 1), 1 - beta2 ** (step + 1)
         params = chain.from_iterable(chain.from_iterable(self._w.values()))
-        self.m[:] = [beta1 * m + c1 * g for m, g in zip(self.m, grads)]
-        self.v[:] = [beta2 * v + c2 * g ** 2 for v, g in zip(self.v, grads)]
+        # every new number first, then store them all: an overflow (g ** 2) changes nothing
+        new_m = [beta1 * m + c1 * g for m, g in zip(self.m, grads)]
+        new_v = [beta2 * v + c2 * g ** 2 for v, g in zip(self.v, grads)]
         # p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam), with m_hat = m / bias1 and v_hat = v / bias2
-        flat = [p - lr_t * (m / bias1) / ((v / bias2) ** 0.5 + eps_adam) for p, m, v in zip(params, self.m, self.v)]
+        flat = [p - lr_t * (m / bias1) / ((v / bias2) ** 0.5 + eps_adam) for p, m, v in zip(params, new_m, new_v)]
+        self.m, self.v = new_m, new_v
         offset = 0
         for name, rows, cols in self._shapes:
             self._w[name] = [flat[offset + i * cols:offset + (i + 1) * cols] for i in range(rows)]
