@@ -157,12 +157,10 @@ def describe(settings_json):
         if t is not None:
             changed = [f for f in NEW_MODEL_FIELDS if getattr(config, f) != getattr(t.config, f)]
             if not changed and config.num_steps != t.config.num_steps:
-                old = t.config.num_steps
                 try:
-                    t.set_num_steps(config.num_steps)  # the engine's own check (not below the steps done)...
+                    t.check_num_steps(config.num_steps)  # the engine's own check (not below the steps done)
                 except mg.ConfigError as e:
                     return _json(_model_only(e))
-                t.set_num_steps(old)  # ...then back: describing changes nothing
     except mg.ConfigError as e:
         return _json(_error(e))
     vocab_size = len(set(''.join(S.docs))) + 1
@@ -187,12 +185,19 @@ def reset(settings_json, engine):
 
 
 def train(max_steps, budget_ms):
-    """Up to max_steps steps, stopping early once budget_ms have passed; their losses, and where we are."""
+    """Up to max_steps steps, stopping early once budget_ms have passed; their losses, and where we are.
+    A step that fails (TrainingError: the loss is not finite...) adds its message as 'error'."""
     t = S.trainer
     start = time.perf_counter()
-    results = t.train(int(max_steps), budget_ms / 1000)
+    error = None
+    try:
+        results = t.train(int(max_steps), budget_ms / 1000)
+    except mg.TrainingError as e:  # the model stays at the last completed step; the batch's steps before it count
+        results, error = e.results, e
     S.log.extend(mg.format_log_row(result) for result in results)
     info = _model_info()
+    if error is not None:
+        info.update(_error(error))
     info['losses'] = [result.loss for result in results]
     info['ms'] = (time.perf_counter() - start) * 1000
     info['learning_rate'] = t.learning_rate_at(min(t.step_count, t.config.num_steps - 1))
