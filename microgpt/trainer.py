@@ -111,7 +111,8 @@ class Trainer:
                 raise TrainingError(step + 1, f'the loss became {kind} at step {step + 1}; '
                                               f'lower the learning rate') from None
             except (ValueError, OverflowError, ZeroDivisionError) as e:
-                raise TrainingError(step + 1, f'the arithmetic failed at step {step + 1} ({e}); '
+                reason = e.args[-1] if e.args else type(e).__name__  # OverflowError(34, 'Numerical result out of range')
+                raise TrainingError(step + 1, f'the arithmetic failed at step {step + 1} ({reason}); '
                                               f'lower the learning rate') from e
         self.step_count = step + 1
         return StepResult(self.step_count, loss, lr_t)
