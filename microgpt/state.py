@@ -50,7 +50,7 @@ def to_json(trainer):
 
 def from_json(data, engine=None):
     """Rebuild a run (a Trainer) from to_json()'s data, with the given engine or else the one that saved it."""
-    from .trainer import Trainer, engine_class
+    from .trainer import ENGINE_NAMES, Trainer, engine_class
     if not isinstance(data, dict) or data.get('format') != FORMAT:
         raise StateError(f'not a microgpt state (no "format": "{FORMAT}")')
     if data.get('version') != VERSION:
@@ -81,7 +81,10 @@ def from_json(data, engine=None):
         raise StateError(f'invalid config in state: {e}') from None
     except (KeyError, TypeError, ValueError) as e:
         raise StateError(f'damaged state ({type(e).__name__}: {e})') from None
-    model = engine_class(engine or data.get('engine') or 'original')(config, weights)
+    saved_engine = data.get('engine') or 'original'
+    if engine is None and saved_engine not in ENGINE_NAMES:
+        raise StateError(f'unknown engine {saved_engine!r} in state (known: {", ".join(ENGINE_NAMES)})')
+    model = engine_class(engine or saved_engine)(config, weights)
     model.load_adam_state(m, v)
     return Trainer.resume(config, docs, tokenizer, rng, model, step)
 

@@ -110,6 +110,7 @@ def test_damaged_golden_file():
         ({**data, 'rng': [3, [1, 2], None]}, 'damaged state'),
         ({**data, 'uchars': 'abc'}, 'vocabulary'),
         ({**data, 'docs': []}, 'no documents'),
+        ({**data, 'engine': 'gpu'}, "unknown engine 'gpu'"),
     ]
     for bad, words in damaged:
         with pytest.raises(StateError, match=words):
