@@ -151,7 +151,8 @@ def _written_out_weight_grad(n):
     g, x, total = _written_out('g', 'x', n)
     return _compile(f'def weight_grad_{n}(gs, xs):\n'
                     f'    x_cols = list(zip(*xs))\n'
-                    f'    return [{total} for {g}, in zip(*gs) for {x}, in x_cols]\n', f'weight_grad_{n}', f'<weight_grad {n}>')
+                    f'    return [{total} for {g}, in zip(*gs) for {x}, in x_cols]\n',
+                    f'weight_grad_{n}', f'<weight_grad {n}>')
 
 
 def flatten(rows):
@@ -363,7 +364,7 @@ class _Layer:
 
 
 class EfficientEngine:
-    """One training step and next-token probabilities on lists of floats, bit for bit OriginalEngine's (see engine.py)."""
+    """The engine of engine.py on lists of floats, bit for bit OriginalEngine's."""
     name = 'efficient'
 
     def __init__(self, config, weights):

@@ -106,7 +106,7 @@ def gpt(token_id, pos_id, keys, values, state_dict, n_layer, n_head, attention=N
 
 
 class OriginalEngine:
-    """One training step and next-token probabilities, exactly as the gist computes them (see engine.py)."""
+    """The engine of engine.py, exactly as the gist computes: one Value per number."""
     name = 'original'
 
     def __init__(self, config, weights):

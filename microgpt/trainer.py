@@ -111,7 +111,8 @@ class Trainer:
                 raise TrainingError(step + 1, f'the loss became {kind} at step {step + 1}; '
                                               f'lower the learning rate') from None
             except (ValueError, OverflowError, ZeroDivisionError) as e:
-                reason = e.args[-1] if e.args else type(e).__name__  # OverflowError(34, 'Numerical result out of range')
+                # the words only: OverflowError(34, 'Numerical result out of range') says 'Numerical result out of range'
+                reason = e.args[-1] if e.args else type(e).__name__
                 raise TrainingError(step + 1, f'the arithmetic failed at step {step + 1} ({reason}); '
                                               f'lower the learning rate') from e
         self.step_count = step + 1

@@ -124,9 +124,10 @@ def log_bytes(results):
 
 
 def forward_only_difference(name):
-    """Both engines, FORWARD_ONLY_STEPS steps on a config, with loss() and attention_maps() on two documents
-    (one of them the next trained) before each step: None if they give the same bits at every step and leave the runs exactly as a run without those
-    calls (the same log bytes, weights, Adam state, random generator, samples), else what differed first."""
+    """Both engines, FORWARD_ONLY_STEPS steps on a config, with loss() and attention_maps() on two of the
+    trained documents before each step: None if they give the same bits at every step and leave the runs
+    exactly as a run without those calls (the same log bytes, weights, Adam state, random generator,
+    samples), else what differed first."""
     config, docs = CONFIGS[name]
     quiet = Trainer(config, docs, 'original')  # no forward-only calls
     runs = {engine: Trainer(config, docs, engine) for engine in ('original', 'efficient')}

@@ -178,8 +178,8 @@ def test_the_cli_prints_the_completed_steps_then_the_message(engine, tmp_path):
     results, error = until_failure(trainer)
     assert out.returncode == 2
     assert out.stderr == f'microgpt: {error}\n'
-    assert out.stdout == (f'num docs: {len(WORDS)}\nvocab size: {trainer.vocab_size}\nnum params: {trainer.num_params}\n'
-                          + ''.join(f'step {r.step:4d} / {50:4d} | loss {r.loss:.4f}\n' for r in results))
+    header = f'num docs: {len(WORDS)}\nvocab size: {trainer.vocab_size}\nnum params: {trainer.num_params}\n'
+    assert out.stdout == (header + ''.join(f'step {r.step:4d} / {50:4d} | loss {r.loss:.4f}\n' for r in results))
     assert (tmp_path / 'log.csv').read_text(encoding='utf-8') == \
         LOG_HEADER + '\n' + ''.join(format_log_row(r) + '\n' for r in results)
     assert not (tmp_path / 'never.json').exists()

@@ -11,7 +11,7 @@ from microgpt.efficient import EfficientEngine
 from microgpt.engine import Engine
 from microgpt.model import OriginalEngine, init_weights
 
-from engine_cases import FORWARD_ONLY_CASES, WORDS, bits, bits_of, forward_only_difference, run_difference
+from engine_cases import FORWARD_ONLY_CASES, WORDS, bits, forward_only_difference, run_difference
 
 ENGINES = {'original': OriginalEngine, 'efficient': EfficientEngine}
 PROTOCOL = [name for name in vars(Engine) if not name.startswith('_')] + ['name']
