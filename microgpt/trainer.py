@@ -152,7 +152,8 @@ class Trainer:
 
     # -- forward only: nothing changes, not even the random generator -------------------
     def loss(self, doc):
-        """A document's average loss under the current model, with no update: for validation."""
+        """A document's average loss under the current model, with no update: for validation. (A model that
+        gives the document's next character a probability of 0 raises ValueError, as math.log(0) does.)"""
         with gc_paused():
             return self.engine.loss(self.tokenizer.encode(doc))
 
