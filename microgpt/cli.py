@@ -1,11 +1,11 @@
 """python -m microgpt: train on a text file and print what the gist prints."""
 import argparse
-import json
 import sys
 
 from .config import SETTINGS, Config
 from .data import read_documents
-from .errors import MicrogptError, StateError
+from . import state
+from .errors import MicrogptError
 from .trainer import ENGINE_NAMES, LOG_HEADER, Trainer, format_log_row
 
 class UsageError(Exception):
@@ -43,14 +43,7 @@ def make_trainer(args):
         if fixed:
             changeable = ' and '.join(s.cli_flag for s in SETTINGS if s.keeps_model)
             raise MicrogptError(f'{fixed[0]} cannot change when continuing with --load (only {changeable} can)')
-        try:
-            with open(args.load, encoding='utf-8') as f:
-                state = json.load(f)
-        except OSError as e:
-            raise StateError(f'{args.load}: cannot be read ({e.strerror})') from None
-        except ValueError as e:
-            raise StateError(f'{args.load}: not a JSON state ({e})') from None
-        trainer = Trainer.from_state(state, engine=args.engine)
+        trainer = state.load(args.load, engine=args.engine)
         if 'num_steps' in given:
             trainer.set_num_steps(given['num_steps'])
         if 'temperature' in given:
@@ -86,8 +79,7 @@ def run(args, out):
         if log:
             log.close()
     if args.save:
-        with open(args.save, 'w', encoding='utf-8') as f:
-            json.dump(trainer.export_state(), f)
+        state.save(trainer, args.save)
     out.write("\n--- inference (new, hallucinated names) ---\n")
     for i, sample in enumerate(trainer.sample(args.samples, cfg.temperature)):
         out.write(f"sample {i+1:2d}: {sample}\n")

@@ -48,10 +48,15 @@ factor is finite*, and adding a signed zero to a sum from +0.0 changes no bit. S
 the active units only (`mlp_forward`, `mlp_backward`), except where a weight, an input or a gradient
 is inf or nan, or could overflow (0.0 * inf is nan): there it takes every unit, as the original.
 """
+import linecache
 import math
 from functools import lru_cache
 from itertools import chain, repeat
 from operator import add, itemgetter, mul
+
+from .config import LIMITS
+from .data import MAX_CHARS
+from .engine import NonFiniteLoss
 
 
 class _Plain(float):
@@ -72,18 +77,47 @@ _ZEROS = repeat(ZERO)
 
 def matvec(flat, x):
     """[dot(row, x) for row in a matrix], the matrix given as its rows one after another in one flat list."""
-    return _written_out_matvec(len(x))(flat, x)
-
-
-def _compile(source, name):
-    namespace = {}
-    exec(source, namespace)  # noqa: S102 - source written by this module from numbers only
-    return namespace[name]
+    k = len(x)
+    if k > LONGEST_WRITTEN_OUT:  # never within the limits below; the same sums, one call per row
+        return [dot(flat[i:i + k], x) for i in range(0, len(flat), k)]
+    return _written_out_matvec(k)(flat, x)
 
 
 # Sums of products written out as Python expressions, `0.0 + w0 * x0 + w1 * x1 + ...`, compiled once per length:
 # the interpreter runs such an expression two to three times faster than any loop over the numbers (no call
 # per number, and its float arithmetic is specialised), with the same operations in the same order as dot().
+#
+# How long may such a sum be? The compiler recurses once per `+`, so a long enough sum does not compile.
+# Measured with benchmarks/written_out_limit.py (matvec's and weight_grad's functions alike, at the default
+# recursion limit of 1000), the longest that compiles has about 2980 terms on CPython 3.10.13 and 3.11.7 (a
+# few less when compiled from deeper in the stack; their limit also scales with sys.getrecursionlimit()),
+# 2991 on 3.12.1 and 9993 on 3.13.0 (RecursionError beyond), and 4940 on Pyodide's CPython 3.14.2 in
+# Node.js 20, where a longer one overflows the JavaScript stack: a fatal error, not an exception. The sums
+# this engine writes are far shorter; their bounds come from the settings' and the dataset's limits:
+#   - lm_head's input gradient sums over the vocabulary: at most data.MAX_CHARS + 1 = 501 terms;
+#   - the stacked q, k and v rows' input gradient: 3 * n_embd, at most 3 * config.LIMITS['n_embd'] = 384;
+#   - a weight gradient sums over the positions: at most config.LIMITS['block_size'] = 128;
+#   - every forward product, and wo's input gradient: n_embd, at most 128. (The MLP's 4 * n_embd units are
+#     never summed written-out: fc2 and fc1's input gradient go unit by unit over the active units.)
+# LONGEST_WRITTEN_OUT keeps a wide margin under every measured limit; longer sums (none today) take dot().
+LONGEST_WRITTEN_OUT = 1000
+
+
+def longest_written_out_sum():
+    """The longest sum the engine writes out, from the limits that bound it (see above)."""
+    return max(MAX_CHARS + 1, 3 * LIMITS['n_embd'], LIMITS['block_size'], LIMITS['n_embd'])
+
+
+def _compile(source, name, filename):
+    """The function `name` defined by `source`, named in tracebacks and profiles (file '<matvec 48>', say)."""
+    namespace = {'__name__': __name__}
+    exec(compile(source, filename, 'exec'), namespace)  # noqa: S102 - source written by this module from numbers only
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show the line
+    function = namespace[name]
+    function.__name__ = function.__qualname__ = name
+    return function
+
+
 def _written_out(a, b, k):
     """Names a0..a{k-1} and b0..b{k-1} as Python source, and the sum of their products from 0.0."""
     a_names, b_names = ', '.join(f'{a}{i}' for i in range(k)), ', '.join(f'{b}{i}' for i in range(k))
@@ -102,7 +136,7 @@ def _written_out_matvec(k):
     w, x, total = _written_out('w', 'x', k)
     return _compile(f'def matvec_{k}(flat, x):\n'
                     f'    {x}, = x\n'
-                    f'    return [{total} for {w}, in zip(*[iter(flat)] * {k})]\n', f'matvec_{k}')
+                    f'    return [{total} for {w}, in zip(*[iter(flat)] * {k})]\n', f'matvec_{k}', f'<matvec {k}>')
 
 
 @lru_cache(maxsize=None)
@@ -117,7 +151,8 @@ def _written_out_weight_grad(n):
     g, x, total = _written_out('g', 'x', n)
     return _compile(f'def weight_grad_{n}(gs, xs):\n'
                     f'    x_cols = list(zip(*xs))\n'
-                    f'    return [{total} for {g}, in zip(*gs) for {x}, in x_cols]\n', f'weight_grad_{n}')
+                    f'    return [{total} for {g}, in zip(*gs) for {x}, in x_cols]\n',
+                    f'weight_grad_{n}', f'<weight_grad {n}>')
 
 
 def flatten(rows):
@@ -206,6 +241,8 @@ def weight_grad(gs, xs):
     """Gradient of a linear layer's weights, flat (row after row): w[i][m] gets x[m] * g[i] once per
     position, last position first. gs, xs: the output gradients and inputs at each position, in the
     order positions are processed."""
+    if len(gs) > LONGEST_WRITTEN_OUT:  # never within the limits (see matvec): the same sums, one call each
+        return [dot(g, x) for g in zip(*gs) for x in zip(*xs)]
     return _written_out_weight_grad(len(gs))(gs, xs)
 
 
@@ -327,7 +364,7 @@ class _Layer:
 
 
 class EfficientEngine:
-    """One training step and next-token probabilities on lists of floats, bit for bit OriginalEngine's."""
+    """The engine of engine.py on lists of floats, bit for bit OriginalEngine's."""
     name = 'efficient'
 
     def __init__(self, config, weights):
@@ -345,6 +382,12 @@ class EfficientEngine:
 
     def weights(self):
         return {name: [list(row) for row in mat] for name, mat in self._w.items()}
+
+    def adam_state(self):
+        return list(self.m), list(self.v)
+
+    def load_adam_state(self, m, v):
+        self.m, self.v = list(m), list(v)
 
     def new_cache(self):
         """Keys and values so far, per layer: each position's vector appended to one flat list."""
@@ -401,21 +444,42 @@ class EfficientEngine:
         exps, _, inv = softmax_parts([z * temperature ** -1 for z in logits])  # `l / temperature`
         return [e * inv for e in exps]
 
+    # -- forward only ----------------------------------------------------------------------------
+    def loss(self, tokens):
+        """The document's loss, forward only."""
+        return self._forward_document(tokens)[0]
+
+    def attention_maps(self, tokens):
+        """maps[layer][head][t][s], as engine.py describes: each weight e * total**-1, as attention() makes it."""
+        n_head, n_layer = self.config.n_head, self.config.n_layer
+        positions = self._forward_document(tokens)[1]
+        maps = [[[] for _ in range(n_head)] for _ in range(n_layer)]
+        for *_, layers in positions:
+            for li, L in enumerate(layers):
+                exps, _, invs, _ = L.attn  # in (s, h) order
+                for h in range(n_head):
+                    maps[li][h].append([e * invs[h] for e in exps[h::n_head]])
+        return maps
+
     # -- training --------------------------------------------------------------------------------
     def train_step(self, tokens, step, lr_t):
         """Forward one document, backward, Adam update; returns the loss (a float)."""
-        loss, grads = self._loss_and_flat_grads(tokens)
+        loss, *forward = self._forward_document(tokens)
+        if not math.isfinite(loss):
+            raise NonFiniteLoss(loss)  # before anything changes
+        grads = self._backward(tokens, *forward)
         self._adam(list(chain.from_iterable(grads)), step, lr_t)
         return loss
 
     def loss_and_grads(self, tokens):
         """The step's loss and the gradient of every weight (name -> rows), before any update."""
-        loss, grads = self._loss_and_flat_grads(tokens)
+        loss, *forward = self._forward_document(tokens)
+        grads = self._backward(tokens, *forward)
         return loss, {name: [g[i * cols:(i + 1) * cols] for i in range(rows)]
                       for (name, rows, cols), g in zip(self._shapes, grads)}
 
-    def _loss_and_flat_grads(self, tokens):
-        """The step's loss and each weight's gradient as one flat list (row after row), in the weights' order."""
+    def _forward_document(self, tokens):
+        """The step's loss, and what its backward needs: (loss, positions, keys, values, flat)."""
         cfg = self.config
         n = min(cfg.block_size, len(tokens) - 1)
         keys, values = self.new_cache()
@@ -428,7 +492,7 @@ class EfficientEngine:
             losses.append(math.log(exps[target] * inv) * -1)  # -probs[target].log()
             positions.append(((exps, total, inv), *fwd))
         loss = sum(losses, ZERO) * (1 / n)  # (1 / n) * sum(losses)
-        return loss, self._backward(tokens, positions, keys, values, flat)
+        return loss, positions, keys, values, flat
 
     def _backward(self, tokens, positions, keys, values, flat):
         cfg, w = self.config, self._w
@@ -506,10 +570,12 @@ class EfficientEngine:
         c1, c2 = 1 - beta1, 1 - beta2
         bias1, bias2 = 1 - beta1 ** (step + 1), 1 - beta2 ** (step + 1)
         params = chain.from_iterable(chain.from_iterable(self._w.values()))
-        self.m[:] = [beta1 * m + c1 * g for m, g in zip(self.m, grads)]
-        self.v[:] = [beta2 * v + c2 * g ** 2 for v, g in zip(self.v, grads)]
+        # every new number first, then store them all: an overflow (g ** 2) changes nothing
+        new_m = [beta1 * m + c1 * g for m, g in zip(self.m, grads)]
+        new_v = [beta2 * v + c2 * g ** 2 for v, g in zip(self.v, grads)]
         # p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam), with m_hat = m / bias1 and v_hat = v / bias2
-        flat = [p - lr_t * (m / bias1) / ((v / bias2) ** 0.5 + eps_adam) for p, m, v in zip(params, self.m, self.v)]
+        flat = [p - lr_t * (m / bias1) / ((v / bias2) ** 0.5 + eps_adam) for p, m, v in zip(params, new_m, new_v)]
+        self.m, self.v = new_m, new_v
         offset = 0
         for name, rows, cols in self._shapes:
             self._w[name] = [flat[offset + i * cols:offset + (i + 1) * cols] for i in range(rows)]

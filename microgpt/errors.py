@@ -22,3 +22,16 @@ class DatasetError(MicrogptError):
 
 class StateError(MicrogptError):
     """A saved state that cannot be loaded."""
+
+
+class TrainingError(MicrogptError):
+    """A step that failed: its loss was inf or nan, or its arithmetic failed (log of 0, an overflow...).
+
+    The model stays as it was after the last completed step. `step` is the failed step's number (from 1,
+    as the log counts); `results` are the steps Trainer.train completed in the same batch before it (their
+    StepResults, an empty list when raised by Trainer.step)."""
+
+    def __init__(self, step, message, results=()):
+        self.step = step
+        self.results = list(results)
+        super().__init__(message)

@@ -2,7 +2,10 @@
 
 Follow GPT-2, blessed among the GPTs, with minor differences: layernorm -> rmsnorm, no biases, GeLU -> ReLU.
 """
+import math
+
 from .autograd import Value
+from .engine import NonFiniteLoss
 
 
 def matrix(rng, nout, nin, std=0.08):
@@ -59,7 +62,8 @@ def rmsnorm(x):
     return [xi * scale for xi in x]
 
 
-def gpt(token_id, pos_id, keys, values, state_dict, n_layer, n_head):
+def gpt(token_id, pos_id, keys, values, state_dict, n_layer, n_head, attention=None):
+    """Logits for the next token. attention: if a list, gets each layer's list of each head's attention weights."""
     head_dim = len(state_dict['wte'][0]) // n_head
     tok_emb = state_dict['wte'][token_id]  # token embedding
     pos_emb = state_dict['wpe'][pos_id]  # position embedding
@@ -75,6 +79,8 @@ def gpt(token_id, pos_id, keys, values, state_dict, n_layer, n_head):
         keys[li].append(k)
         values[li].append(v)
         x_attn = []
+        if attention is not None:
+            attention.append([])
         for h in range(n_head):
             hs = h * head_dim
             q_h = q[hs:hs+head_dim]
@@ -82,6 +88,8 @@ def gpt(token_id, pos_id, keys, values, state_dict, n_layer, n_head):
             v_h = [vi[hs:hs+head_dim] for vi in values[li]]
             attn_logits = [sum(q_h[j] * k_h[t][j] for j in range(head_dim)) / head_dim**0.5 for t in range(len(k_h))]
             attn_weights = softmax(attn_logits)
+            if attention is not None:
+                attention[-1].append([w.data for w in attn_weights])
             head_out = [sum(attn_weights[t] * v_h[t][j] for t in range(len(v_h))) for j in range(head_dim)]
             x_attn.extend(head_out)
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
@@ -98,7 +106,7 @@ def gpt(token_id, pos_id, keys, values, state_dict, n_layer, n_head):
 
 
 class OriginalEngine:
-    """One training step and next-token probabilities, exactly as the gist computes them."""
+    """The engine of engine.py, exactly as the gist computes: one Value per number."""
     name = 'original'
 
     def __init__(self, config, weights):
@@ -112,36 +120,60 @@ class OriginalEngine:
     def weights(self):
         return {name: [[p.data for p in row] for row in mat] for name, mat in self.state_dict.items()}
 
+    def adam_state(self):
+        return list(self.m), list(self.v)
+
+    def load_adam_state(self, m, v):
+        self.m, self.v = list(m), list(v)
+
     def new_cache(self):
         return [[] for _ in range(self.config.n_layer)], [[] for _ in range(self.config.n_layer)]
 
-    def train_step(self, tokens, step, lr_t):
-        """Forward one document, backward, Adam update; returns the loss (a float)."""
+    def _forward(self, tokens, attention=None):
+        """Forward the token sequence through the model, building up the computation graph all the way to the loss."""
         cfg = self.config
         n = min(cfg.block_size, len(tokens) - 1)
-        # Forward the token sequence through the model, building up the computation graph all the way to the loss.
         keys, values = self.new_cache()
         losses = []
         for pos_id in range(n):
             token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
-            logits = gpt(token_id, pos_id, keys, values, self.state_dict, cfg.n_layer, cfg.n_head)
+            logits = gpt(token_id, pos_id, keys, values, self.state_dict, cfg.n_layer, cfg.n_head,
+                         None if attention is None else attention[pos_id])
             probs = softmax(logits)
             loss_t = -probs[target_id].log()
             losses.append(loss_t)
-        loss = (1 / n) * sum(losses)  # final average loss over the document sequence. May yours be low.
+        return (1 / n) * sum(losses)  # final average loss over the document sequence. May yours be low.
+
+    def train_step(self, tokens, step, lr_t):
+        """Forward one document, backward, Adam update; returns the loss (a float)."""
+        loss = self._forward(tokens)
+        if not math.isfinite(loss.data):
+            raise NonFiniteLoss(loss.data)  # before anything changes
         # Backward the loss, calculating the gradients with respect to all model parameters.
         loss.backward()
-        # Adam optimizer update: update the model parameters based on the corresponding gradients.
+        try:
+            self._adam(step, lr_t)
+        finally:
+            for p in self.params:
+                p.grad = 0
+        return loss.data
+
+    def _adam(self, step, lr_t):
+        """Adam optimizer update: update the model parameters based on the corresponding gradients.
+        Every new number is computed before any is stored, so an overflow (g ** 2) changes nothing."""
+        cfg = self.config
         beta1, beta2, eps_adam = cfg.beta1, cfg.beta2, cfg.eps
-        m, v = self.m, self.v
+        m, v = list(self.m), list(self.v)
+        data = []
         for i, p in enumerate(self.params):
             m[i] = beta1 * m[i] + (1 - beta1) * p.grad
             v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
             m_hat = m[i] / (1 - beta1 ** (step + 1))
             v_hat = v[i] / (1 - beta2 ** (step + 1))
-            p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
-            p.grad = 0
-        return loss.data
+            data.append(p.data - lr_t * m_hat / (v_hat ** 0.5 + eps_adam))
+        for p, x in zip(self.params, data):
+            p.data = x
+        self.m, self.v = m, v
 
     def next_token_probs(self, token_id, pos_id, keys, values, temperature):
         """Probabilities of the next token at a temperature, for sampling."""
@@ -149,3 +181,15 @@ class OriginalEngine:
         logits = gpt(token_id, pos_id, keys, values, self.state_dict, cfg.n_layer, cfg.n_head)
         probs = softmax([l / temperature for l in logits])
         return [p.data for p in probs]
+
+    def loss(self, tokens):
+        """The document's loss, forward only: the graph is built, never walked backward."""
+        return self._forward(tokens).data
+
+    def attention_maps(self, tokens):
+        """maps[layer][head][t][s], as engine.py describes."""
+        n = min(self.config.block_size, len(tokens) - 1)
+        by_position = [[] for _ in range(n)]  # gpt() fills [layer][head] at each position
+        self._forward(tokens, by_position)
+        return [[[by_position[t][li][h] for t in range(n)] for h in range(self.config.n_head)]
+                for li in range(self.config.n_layer)]

@@ -1,22 +1,20 @@
-"""A steppable training run: one document per step, samples on demand, state to and from JSON.
+"""A steppable training run: one document per step, samples on demand, state to and from JSON (state.py).
 
-Everything here is shared by the engines; an engine only does the maths of a step
-(forward, backward, Adam) and the next-token probabilities for sampling.
+Everything here is shared by the engines; an engine only does the maths (engine.py says what it does).
 """
 import gc
+import math
 import random
 import time
 from collections import namedtuple
 from contextlib import contextmanager
 
-from .config import Config
 from .data import Tokenizer
-from .errors import ConfigError, MicrogptError, StateError
-from .model import OriginalEngine, count_params, init_weights, weight_shapes
+from .engine import NonFiniteLoss
+from .errors import ConfigError, MicrogptError, TrainingError
+from .model import OriginalEngine, count_params, init_weights
 
 StepResult = namedtuple('StepResult', 'step loss learning_rate')
-STATE_FORMAT = 'microgpt-state'
-STATE_VERSION = 1
 
 
 def engine_class(name):
@@ -47,25 +45,34 @@ def gc_paused():
 class Trainer:
     """Build from a Config and a list of documents; call step() until done, sample() any time."""
 
-    def __init__(self, config, docs, engine='original', *, _restore=None):
+    def __init__(self, config, docs, engine='original'):
         config.validate()
         cls = engine_class(engine)
         if not docs:
             raise MicrogptError('no documents to train on')
+        rng = random.Random(config.seed)
+        docs = list(docs)
+        rng.shuffle(docs)  # the same order as the gist's random.shuffle(docs) after random.seed(seed)
+        tokenizer = Tokenizer.from_documents(docs)
+        weights = init_weights(config, tokenizer.vocab_size, rng)
+        self._start(config, docs, tokenizer, rng, cls(config, weights), 0)
+
+    @classmethod
+    def resume(cls, config, docs, tokenizer, rng, engine, step):
+        """A run from its parts, as state.from_json rebuilds one: docs in training order (already shuffled),
+        the run's random generator, an engine holding the weights and Adam state, the steps done."""
+        trainer = cls.__new__(cls)
+        trainer._start(config, list(docs), tokenizer, rng, engine, step)
+        return trainer
+
+    def _start(self, config, docs, tokenizer, rng, engine, step):
         self.config = config
-        if _restore is None:
-            self.rng = random.Random(config.seed)
-            self.docs = list(docs)
-            self.rng.shuffle(self.docs)  # the same order as the gist's random.shuffle(docs) after random.seed(seed)
-            self.tokenizer = Tokenizer.from_documents(self.docs)
-            weights = init_weights(config, self.tokenizer.vocab_size, self.rng)
-            self.step_count = 0
-            self.engine = cls(config, weights)
-        else:
-            self.rng, self.docs, self.tokenizer, weights, m, v, self.step_count = _restore
-            self.engine = cls(config, weights)
-            self.engine.m[:], self.engine.v[:] = m, v
-        self.num_params = count_params(config, self.tokenizer.vocab_size)
+        self.docs = docs
+        self.tokenizer = tokenizer
+        self.rng = rng  # the run's own generator: shuffling, initialisation, then sampling
+        self.engine = engine
+        self.step_count = step
+        self.num_params = count_params(config, tokenizer.vocab_size)
 
     # -- what the CLI and the page show ------------------------------------------------
     @property
@@ -86,7 +93,10 @@ class Trainer:
 
     # -- training ----------------------------------------------------------------------
     def step(self):
-        """Train on the next document; returns StepResult(step number from 1, loss, learning rate used)."""
+        """Train on the next document; returns StepResult(step number from 1, loss, learning rate used).
+
+        Raises TrainingError if the loss is inf or nan or the arithmetic fails: then the model, the Adam
+        state and step_count stay as they were after the last completed step."""
         if self.done:
             raise MicrogptError(f'training is complete: {self.step_count} of {self.config.num_steps} steps done')
         step = self.step_count
@@ -94,25 +104,43 @@ class Trainer:
         tokens = self.tokenizer.encode(doc)
         lr_t = self.learning_rate_at(step)
         with gc_paused():
-            loss = self.engine.train_step(tokens, step, lr_t)
+            try:
+                loss = self.engine.train_step(tokens, step, lr_t)
+            except NonFiniteLoss as e:
+                kind = 'infinite' if math.isinf(e.loss) else 'not a number (nan)'
+                raise TrainingError(step + 1, f'the loss became {kind} at step {step + 1}; '
+                                              f'lower the learning rate') from None
+            except (ValueError, OverflowError, ZeroDivisionError) as e:
+                # the words only: OverflowError(34, 'Numerical result out of range') says 'Numerical result out of range'
+                reason = e.args[-1] if e.args else type(e).__name__
+                raise TrainingError(step + 1, f'the arithmetic failed at step {step + 1} ({reason}); '
+                                              f'lower the learning rate') from e
         self.step_count = step + 1
         return StepResult(self.step_count, loss, lr_t)
 
     def train(self, max_steps, seconds=None):
         """Up to max_steps steps, fewer if training completes or once `seconds` have passed (at least one
         step); returns their StepResults. The garbage collector stays paused for the whole batch, not
-        only inside each step: between steps it would otherwise run about once a step."""
+        only inside each step: between steps it would otherwise run about once a step.
+
+        If a step fails, the TrainingError raised carries the steps this batch completed before it, in
+        its `results`: log them, they happened."""
         results = []
         start = time.perf_counter()
         with gc_paused():
             while not self.done and len(results) < max_steps:
-                results.append(self.step())
+                try:
+                    results.append(self.step())
+                except TrainingError as e:
+                    e.results = results
+                    raise
                 if seconds is not None and time.perf_counter() - start >= seconds:
                     break
         return results
 
     def check_num_steps(self, num_steps):
-        """Raise ConfigError unless this run could go on with num_steps steps in all; return the new Config."""
+        """Raise ConfigError unless num_steps is a valid total for this run (not below the steps done);
+        returns the config it would give. Changes nothing."""
         config = self.config.replace(num_steps=num_steps)
         if num_steps < self.step_count:
             raise ConfigError('num_steps', f'must be at least the {self.step_count} steps already trained, got {num_steps}')
@@ -120,9 +148,19 @@ class Trainer:
 
     def set_num_steps(self, num_steps):
         """Change the total number of steps (it sets the learning rate decay) without losing the model."""
-        config = self.check_num_steps(num_steps)
-        self.config = config
-        self.engine.config = config
+        self.config = self.check_num_steps(num_steps)
+
+    # -- forward only: nothing changes, not even the random generator -------------------
+    def loss(self, doc):
+        """A document's average loss under the current model, with no update: for validation. (A model that
+        gives the document's next character a probability of 0 raises ValueError, as math.log(0) does.)"""
+        with gc_paused():
+            return self.engine.loss(self.tokenizer.encode(doc))
+
+    def attention_maps(self, doc):
+        """Every attention weight of a forward pass over a document: maps[layer][head][t][s] (engine.py)."""
+        with gc_paused():
+            return self.engine.attention_maps(self.tokenizer.encode(doc))
 
     # -- inference -----------------------------------------------------------------------
     def sample(self, count, temperature=None, rng=None):
@@ -146,73 +184,17 @@ class Trainer:
                 samples.append(''.join(sample))
         return samples
 
-    # -- state ---------------------------------------------------------------------------
+    # -- state: the format lives in state.py -----------------------------------------------
     def export_state(self):
-        """The whole run as plain JSON-able data: continuing from it gives exactly the uninterrupted trajectory."""
-        version, internal, gauss_next = self.rng.getstate()
-        return {
-            'format': STATE_FORMAT,
-            'version': STATE_VERSION,
-            'engine': self.engine.name,
-            'config': self.config.to_dict(),
-            'uchars': ''.join(self.tokenizer.uchars),
-            'docs': list(self.docs),  # in training order (already shuffled)
-            'step': self.step_count,
-            'weights': self.engine.weights(),
-            'adam_m': list(self.engine.m),
-            'adam_v': list(self.engine.v),
-            'rng': [version, list(internal), gauss_next],
-        }
+        """The whole run as plain JSON-able data (state.to_json)."""
+        from . import state
+        return state.to_json(self)
 
     @classmethod
-    def from_state(cls, state, engine=None):
-        """Rebuild a run from export_state(); any engine can continue any engine's state."""
-        if not isinstance(state, dict) or state.get('format') != STATE_FORMAT:
-            raise StateError('not a microgpt state (no "format": "microgpt-state")')
-        if state.get('version') != STATE_VERSION:
-            raise StateError(f'unsupported state version {state.get("version")!r} (expected {STATE_VERSION})')
-        try:
-            config = Config.from_dict(state['config'])
-            docs = [str(d) for d in state['docs']]
-            tokenizer = Tokenizer(state['uchars'])
-            if not docs:
-                raise StateError('the state has no documents')
-            if sorted(set(''.join(docs))) != tokenizer.uchars:
-                raise StateError('the documents do not match the vocabulary')
-            shapes = weight_shapes(config, tokenizer.vocab_size)
-            weights = state['weights']
-            if list(weights) != list(shapes):
-                raise StateError('the weights do not match the config')
-            for name, (rows, cols) in shapes.items():
-                mat = weights[name]
-                if len(mat) != rows or any(len(row) != cols for row in mat):
-                    raise StateError(f'weights {name} should be {rows}x{cols}')
-                weights[name] = [[_number(x) for x in row] for row in mat]
-            n = count_params(config, tokenizer.vocab_size)
-            m = [_number(x) for x in state['adam_m']]
-            v = [_number(x) for x in state['adam_v']]
-            if len(m) != n or len(v) != n:
-                raise StateError(f'the Adam buffers should have {n} numbers each')
-            step = state['step']
-            if not isinstance(step, int) or not 0 <= step <= config.num_steps:
-                raise StateError(f'step must be between 0 and num_steps, got {step!r}')
-            version, internal, gauss_next = state['rng']
-            rng = random.Random()
-            rng.setstate((version, tuple(internal), gauss_next))
-        except StateError:
-            raise
-        except ConfigError as e:
-            raise StateError(f'invalid config in state: {e}') from None
-        except (KeyError, TypeError, ValueError) as e:
-            raise StateError(f'damaged state ({type(e).__name__}: {e})') from None
-        restore = (rng, docs, tokenizer, weights, m, v, step)
-        return cls(config, docs, engine or state.get('engine') or 'original', _restore=restore)
-
-
-def _number(x):
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise StateError(f'expected a number, got {x!r}')
-    return float(x)
+    def from_state(cls, data, engine=None):
+        """Rebuild a run from export_state()'s data (state.from_json); any engine can continue any engine's state."""
+        from . import state
+        return state.from_json(data, engine)
 
 
 def format_log_row(result):

@@ -4,7 +4,7 @@ import math
 import random
 import struct
 
-from microgpt import Config, Trainer
+from microgpt import Config, Trainer, format_log_row
 from microgpt.model import gpt, softmax
 
 WORDS = ['amelia', 'bartholomew', 'cy', 'dorothea', 'eli', 'fitzgerald', 'gwendolyn', 'hal', 'ines', 'jo',
@@ -111,3 +111,57 @@ def non_finite_grads(case):
     def as_bits(loss, grads):
         return bits(float(loss)), {key: [[bits(float(g)) for g in row] for row in mat] for key, mat in grads.items()}
     return as_bits(loss, grads), as_bits(e_loss, e_grads)
+
+
+# -- the forward-only passes: loss() and attention_maps() -----------------------------------------------------
+FORWARD_ONLY_CASES = ['two heads, block 8', 'tiny vocab, long document', 'eight heads, three layers']
+FORWARD_ONLY_STEPS = 4
+
+
+def log_bytes(results):
+    """The training log (format_log_row) of some steps, as bytes."""
+    return ''.join(format_log_row(r) + '\n' for r in results).encode()
+
+
+def forward_only_difference(name):
+    """Both engines, FORWARD_ONLY_STEPS steps on a config, with loss() and attention_maps() on two of the
+    trained documents before each step: None if they give the same bits at every step and leave the runs
+    exactly as a run without those calls (the same log bytes, weights, Adam state, random generator,
+    samples), else what differed first."""
+    config, docs = CONFIGS[name]
+    quiet = Trainer(config, docs, 'original')  # no forward-only calls
+    runs = {engine: Trainer(config, docs, engine) for engine in ('original', 'efficient')}
+    probes = quiet.docs[1:3]
+    logs = {engine: [] for engine in ['quiet', *runs]}
+    while quiet.step_count < FORWARD_ONLY_STEPS:
+        seen = {}
+        for engine, trainer in runs.items():
+            seen[engine] = [(bits(trainer.loss(doc)), bits_of(trainer.attention_maps(doc))) for doc in probes]
+            logs[engine].append(trainer.step())
+        if seen['original'] != seen['efficient']:
+            return f'loss or attention maps before step {quiet.step_count + 1}'
+        logs['quiet'].append(quiet.step())
+    for engine, trainer in runs.items():
+        if log_bytes(logs[engine]) != log_bytes(logs['quiet']):
+            return f'{engine}: the log changed'
+        if run_difference(trainer, quiet):
+            return f'{engine}: the state changed: ' + run_difference(trainer, quiet)
+    if not runs['original'].sample(5) == runs['efficient'].sample(5) == quiet.sample(5):
+        return 'samples'
+    return None
+
+
+def written_out_difference():
+    """The written-out sums at the longest lengths the engine writes (efficient.longest_written_out_sum())
+    and at the cap (LONGEST_WRITTEN_OUT): None if they compile here and add like dot(), else the length."""
+    from microgpt import efficient as E
+    rng = random.Random(0)
+    for k in sorted({E.longest_written_out_sum(), E.LONGEST_WRITTEN_OUT}):
+        x = [rng.uniform(-1, 1) * 10.0 ** rng.randint(-8, 8) for _ in range(k)]
+        rows = [[rng.uniform(-1, 1) for _ in range(k)] for _ in range(2)]
+        if bits_of(E._written_out_matvec(k)(E.flatten(rows), x)) != bits_of([E.dot(row, x) for row in rows]):
+            return f'matvec {k}'
+        gs, xs = [[v] for v in x], [[v] for v in rows[0]]
+        if bits_of(E._written_out_weight_grad(k)(gs, xs)) != bits_of([E.dot(x, rows[0])]):
+            return f'weight_grad {k}'
+    return None

@@ -13,8 +13,8 @@ from conftest import ROOT
 from microgpt import Config, Trainer
 from microgpt import efficient as E
 
-from engine_cases import (CONFIGS, NON_FINITE_CASES, WORDS, bits_of, engines_difference, non_finite_grads, original_grads,
-                          run_difference)
+from engine_cases import (CONFIGS, FORWARD_ONLY_CASES, NON_FINITE_CASES, WORDS, bits_of, engines_difference,
+                          non_finite_grads, original_grads, run_difference)
 
 
 @pytest.mark.parametrize('name', list(CONFIGS))
@@ -32,7 +32,8 @@ def test_engines_agree_bit_for_bit_under_pyodide(dist_dir):
     lines = run.stdout.splitlines()
     assert run.returncode == 0, run.stdout + run.stderr
     assert lines[0].startswith('python 3.14') and lines[0].endswith('emscripten')
-    assert lines[1:] == [f'ok {name}' for name in [*CONFIGS, *NON_FINITE_CASES]]
+    assert lines[1:] == [f'ok {name}' for name in [*CONFIGS, *NON_FINITE_CASES]] + [
+        f'ok forward only, {name}' for name in FORWARD_ONLY_CASES] + ['ok written-out sums']
 
 
 @pytest.mark.parametrize('first,second', [('original', 'efficient'), ('efficient', 'original')])

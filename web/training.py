@@ -63,7 +63,9 @@ async def training_loop():
                 while pending is not None:
                     r = await client.answer(pending)
                     pending = None
-                    if 'error' in r:
+                    if 'error' in r:  # a step failed (its steps before it are in the answer) or the worker did
+                        if 'losses' in r:
+                            take_steps(r)
                         alert.show(r['error'])
                         S.running = False
                         break

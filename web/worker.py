@@ -167,13 +167,20 @@ def reset(settings_json, engine):
 
 
 def train(max_steps, budget_ms):
-    """Up to max_steps steps, stopping early once budget_ms have passed; their losses, and where we are."""
+    """Up to max_steps steps, stopping early once budget_ms have passed; their losses, and where we are.
+    A step that fails (TrainingError: the loss is not finite...) adds its message as 'error'; the steps of
+    the batch before it are trained, logged and answered as usual."""
     start = time.perf_counter()
-    results = S.trainer.train(int(max_steps), budget_ms / 1000)
+    error = None
+    try:
+        results = S.trainer.train(int(max_steps), budget_ms / 1000)
+    except mg.TrainingError as e:  # the model stays at the last completed step
+        results, error = e.results, e
     if results:
         S.step_ms = max(S.step_ms, (time.perf_counter() - start) * 1000 / len(results))
     S.log.extend(mg.format_log_row(result) for result in results)
-    return _json(dict(_model_info(), losses=[result.loss for result in results]))
+    info = dict(_model_info(), losses=[result.loss for result in results])
+    return _json(info) if error is None else _error(error, **info)
 
 
 def set_num_steps(num_steps):

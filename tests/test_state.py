@@ -1,0 +1,117 @@
+"""The saved-state format (microgpt/state.py): version 1 files written before the format moved still load and
+continue exactly; round trips through dicts, text and files; clear StateErrors for what cannot load.
+
+tests/golden/state_v1.json was written by the CLI as it was before state.py existed (commit deed311):
+
+    python -m microgpt --input words.txt --steps 30 --stop-at 10 --n-embd 2 --n-head 1 --block-size 8 \
+        --samples 0 --save tests/golden/state_v1.json
+
+with words.txt the ten lines of V1_WORDS below.
+"""
+import json
+import shutil
+
+import pytest
+
+import reference as R
+from microgpt import Config, StateError, Trainer, format_log_row, state
+from microgpt.trainer import LOG_HEADER
+
+from engine_cases import run_difference
+
+GOLDEN_V1 = R.GOLDEN_DIR / 'state_v1.json'
+V1_WORDS = ['amber', 'nora', 'lemon', 'baron', 'mola', 'robe', 'el', 'annabel', 'marlon', 'ober']
+V1_CONFIG = Config(n_embd=2, n_head=1, block_size=8, num_steps=30)
+
+
+def uninterrupted_v1(engine='original'):
+    trainer = Trainer(V1_CONFIG, V1_WORDS, engine)
+    return trainer, [trainer.step() for _ in range(V1_CONFIG.num_steps)]
+
+
+def log_text(results):
+    return LOG_HEADER + '\n' + ''.join(format_log_row(r) + '\n' for r in results)
+
+
+@pytest.mark.parametrize('engine', ['original', 'efficient'])
+def test_a_version_1_file_from_before_the_move_continues_exactly(engine):
+    data = json.loads(GOLDEN_V1.read_text(encoding='utf-8'))
+    assert (data['version'], data['step'], data['config']) == (1, 10, V1_CONFIG.to_dict())
+    whole, results = uninterrupted_v1()
+    loaded = state.load(GOLDEN_V1, engine=engine)
+    assert loaded.engine_name == engine and loaded.step_count == 10
+    continued = [loaded.step() for _ in range(20)]
+    assert log_text(continued).encode() == log_text(results[10:]).encode()
+    assert run_difference(loaded, whole) is None
+    assert loaded.sample(5) == whole.sample(5)
+
+
+def test_the_cli_continues_a_version_1_file(tmp_path):
+    words = tmp_path / 'words.txt'
+    words.write_text('\n'.join(V1_WORDS) + '\n', encoding='utf-8')
+    saved = tmp_path / 'v1.json'
+    shutil.copy(GOLDEN_V1, saved)
+    flags = ['--n-embd', 2, '--n-head', 1, '--block-size', 8, '--steps', 30]
+    whole = R.run_cli('--input', words, *flags, '--samples', 3, '--log', tmp_path / 'whole.csv')
+    continued = R.run_cli('--load', saved, '--samples', 3, '--log', tmp_path / 'continued.csv')
+    assert whole.returncode == 0 and continued.returncode == 0, continued.stderr
+    whole_lines, continued_lines = whole.stdout.splitlines(), continued.stdout.splitlines()
+    assert continued_lines[:3] == whole_lines[:3]  # num docs, vocab size, num params
+    assert continued_lines[3:] == whole_lines[13:]  # steps 11 to 30, then the same samples
+    whole_rows = (tmp_path / 'whole.csv').read_bytes().split(b'\n')
+    assert (tmp_path / 'continued.csv').read_bytes().split(b'\n') == whole_rows[:1] + whole_rows[11:]
+
+
+@pytest.mark.parametrize('engine', ['original', 'efficient'])
+def test_round_trips(engine, tmp_path):
+    t = Trainer(V1_CONFIG, V1_WORDS, engine)
+    t.train(4)
+    data = state.to_json(t)
+    assert data == t.export_state() and data['format'] == state.FORMAT and data['version'] == state.VERSION == 1
+    assert json.loads(state.dumps(t)) == data
+    before = json.dumps(data)
+    for copy in (state.from_json(data), Trainer.from_state(data), state.loads(state.dumps(t))):
+        assert copy.engine_name == engine and run_difference(copy, t) is None
+    assert json.dumps(data) == before  # from_json leaves its input alone
+    state.save(t, tmp_path / 's.json')
+    assert json.loads((tmp_path / 's.json').read_text(encoding='utf-8')) == data
+    other = 'original' if engine == 'efficient' else 'efficient'
+    loaded = state.load(tmp_path / 's.json', engine=other)
+    assert loaded.engine_name == other and run_difference(loaded, t) is None
+    assert [loaded.step() for _ in range(3)] == [t.step() for _ in range(3)]
+
+
+def test_unreadable_and_foreign_files(tmp_path):
+    cases = {
+        'missing.json': (None, 'cannot be read'),
+        'text.json': (b'anna\nbob\n', 'not a JSON state'),
+        'latin1.json': (b'{"format": "\xe9"}', 'not a JSON state'),
+        'other.json': (b'{"n_embd": 16}', 'not a microgpt state'),
+        'newer.json': (json.dumps({'format': 'microgpt-state', 'version': 2}).encode(), 'unsupported state version 2'),
+    }
+    for name, (raw, words) in cases.items():
+        path = tmp_path / name
+        if raw is not None:
+            path.write_bytes(raw)
+        with pytest.raises(StateError, match=words) as info:
+            state.load(path)
+        if name != 'other.json' and name != 'newer.json':
+            assert str(info.value).startswith(str(path))
+    with pytest.raises(StateError, match='not a JSON state'):
+        state.loads('{')
+
+
+def test_damaged_golden_file():
+    data = json.loads(GOLDEN_V1.read_text(encoding='utf-8'))
+    damaged = [
+        ({**data, 'step': True}, 'step'),
+        ({**data, 'weights': [1, 2]}, 'weights do not match'),
+        ({**data, 'weights': {**data['weights'], 'wpe': data['weights']['wpe'][:-1]}}, 'wpe should be 8x2'),
+        ({**data, 'rng': [3, [1, 2], None]}, 'damaged state'),
+        ({**data, 'uchars': 'abc'}, 'vocabulary'),
+        ({**data, 'docs': []}, 'no documents'),
+        ({**data, 'engine': 'gpu'}, "unknown engine 'gpu'"),
+    ]
+    for bad, words in damaged:
+        with pytest.raises(StateError, match=words):
+            state.from_json(json.loads(json.dumps(bad)))
