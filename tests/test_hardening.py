@@ -136,3 +136,30 @@ def test_a_garbled_answer_is_said_and_the_page_goes_on(browser, site_url):
     alert = page.get_by_role('alert')
     expect(alert).to_contain_text('the worker gave an unreadable answer to describe', timeout=LOAD_TIMEOUT)
     context.close()
+
+
+def test_a_diverging_run_stops_with_one_clear_message_and_keeps_its_steps(ui, tmp_path):
+    """Learning rate 1: a step's arithmetic fails (log of 0). Every completed step is in the status and the
+    log, the message is the engine's, not a traceback; Reset gives a working model."""
+    ui.page.get_by_label('Engine').select_option('efficient')  # a batch of many steps: some complete first
+    ui.set('Learning rate', 1)
+    ui.fresh(1000)
+    ui.button('Train').click()
+    expect(ui.alert).to_contain_text('lower the learning rate', timeout=STEP_TIMEOUT)
+    message = ui.alert.inner_text()
+    failed_at = int(re.search(r'at step (\d+)', message).group(1))
+    assert failed_at > 1 and 'Traceback' not in message and 'JsProxy' not in message
+    ui.wait_status(failed_at - 1, 1000)
+    expect(ui.status).to_contain_text('paused')
+    rows = ui.download_log(tmp_path).splitlines()
+    assert [int(r.split(',')[0]) for r in rows[1:]] == list(range(1, failed_at))
+    ui.button('Step').click()  # the same step fails the same way, with the same words
+    expect(ui.alert).to_have_text(message)
+    ui.wait_status(failed_at - 1, 1000)
+    ui.set('Learning rate', 0.01)  # a new model (asked first: dismissed, so the value is put back)
+    assert float(ui.field('Learning rate').input_value()) == 1
+    ui.answer_dialogs = True
+    ui.set('Learning rate', 0.01)
+    ui.wait_status(0, 1000)
+    ui.step(2)
+    assert ui.errors == []
