@@ -9,7 +9,7 @@ import time
 from collections import namedtuple
 from contextlib import contextmanager
 
-from .config import Config
+from .config import Config, check_size
 from .data import Tokenizer
 from .errors import ConfigError, MicrogptError, StateError
 from .model import OriginalEngine, count_params, init_weights, weight_shapes
@@ -58,11 +58,13 @@ class Trainer:
             self.docs = list(docs)
             self.rng.shuffle(self.docs)  # the same order as the gist's random.shuffle(docs) after random.seed(seed)
             self.tokenizer = Tokenizer.from_documents(self.docs)
+            check_size(config, self.tokenizer.vocab_size)  # validate() assumed MAX_VOCAB tokens at most
             weights = init_weights(config, self.tokenizer.vocab_size, self.rng)
             self.step_count = 0
             self.engine = cls(config, weights)
         else:
             self.rng, self.docs, self.tokenizer, weights, m, v, self.step_count = _restore
+            check_size(config, self.tokenizer.vocab_size)
             self.engine = cls(config, weights)
             self.engine.m[:], self.engine.v[:] = m, v
         self.num_params = count_params(config, self.tokenizer.vocab_size)
