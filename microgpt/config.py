@@ -18,11 +18,11 @@ MAX_LAYER_PARAMS = 300_000  # parameters in wpe and the transformer layers (the 
 # computed, all alive until the backward pass ends. Cap their count, step_values() below, at the largest
 # vocabulary a dataset may have (MAX_VOCAB); the Trainer checks its own vocabulary too. Both engines share the
 # cap: the page switches engines, and Verify runs both. Measured by benchmarks/memory.py (a step on a document
-# longer than the block, a fresh process, 0.9 to 10.3 million Values): Pyodide 314's WebAssembly heap grows by
-# 160-201 bytes a Value over the built model (31-45 MiB), native CPython 3.11 by 257-287. At 4,200,000 the
+# longer than the block, a fresh process, 0.9 to 13.4 million Values): Pyodide 314's WebAssembly heap grows by
+# 160-201 bytes a Value over the built model (31-45 MiB), native CPython 3.11 by 256-289. At 4,200,000 the
 # largest admitted models peak at 669-765 MiB of Pyodide heap for a step and 867 MiB for Verify (the model and
-# a copy on each engine); n_embd 128 with block 25 (10.3 million Values) took 1,860 MiB, and past 2 GiB
-# Pyodide hands corrupted strings to JavaScript.
+# a copy on each engine); the issue's n_embd 128 with block 25 took 1,858 MiB, 8 layers of 16 with block 128
+# 2,265 MiB, and past 2 GiB Pyodide hands corrupted strings to JavaScript.
 MAX_VOCAB = MAX_CHARS + 1  # distinct characters of a dataset, plus BOS
 MAX_STEP_VALUES = 4_200_000
 MAX_SEED = 2**32 - 1
