@@ -9,6 +9,7 @@ import time
 from collections import namedtuple
 from contextlib import contextmanager
 
+from .config import check_size
 from .data import Tokenizer
 from .engine import NonFiniteLoss
 from .errors import ConfigError, MicrogptError, TrainingError
@@ -67,6 +68,7 @@ class Trainer:
 
     def _start(self, config, docs, tokenizer, rng, engine, step):
         self.config = config
+        check_size(config, tokenizer.vocab_size)  # validate() assumed MAX_VOCAB tokens at most
         self.docs = docs
         self.tokenizer = tokenizer
         self.rng = rng  # the run's own generator: shuffling, initialisation, then sampling

@@ -37,6 +37,7 @@ REFUSED_SETTINGS = [
     ('Embedding size', '', "n_embd: must be a whole number, got ''"),
     ('Embedding size', '1.5', "n_embd: must be a whole number, got '1.5'"),
     ('Embedding size', '18', 'must be divisible by n_head'),
+    ('Embedding size', '128', 'block_size: too long for this model size: a training step would build'),
     ('Heads', '3', 'must be divisible by n_head (16 is not a multiple of 3)'),
     ('Heads', '32', 'n_head: must be at most n_embd (16), got 32'),
     ('Heads', 'four', "n_head: must be a whole number, got 'four'"),

@@ -382,10 +382,11 @@ def test_invalid_config_names_the_field_and_the_rule(changes, field, rule):
 
 VALID = [
     dict(), dict(n_embd=1, n_head=1, n_layer=1, block_size=1, num_steps=1, seed=0),
-    dict(n_embd=128, n_head=32, n_layer=1), dict(n_layer=8), dict(block_size=128), dict(num_steps=1_000_000),
+    dict(n_embd=128, n_head=32, n_layer=1, block_size=7), dict(n_layer=8), dict(block_size=128),
+    dict(num_steps=1_000_000),
     dict(seed=2**32 - 1), dict(learning_rate=1.0), dict(learning_rate=1), dict(beta1=0.0, beta2=0.0),
     dict(beta1=0.999999, beta2=0.999999), dict(eps=1.0), dict(temperature=10.0), dict(temperature=0.01),
-    dict(n_embd=64, n_head=8, n_layer=4, block_size=16),
+    dict(n_embd=64, n_head=8, n_layer=4, block_size=8),
 ]
 
 
