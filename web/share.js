@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const MAX_PART = 8000;  // characters of one part of a fragment; a longer part is ignored (a packed list is ≤ 6,000)
+  const MAX_PART = 16000;  // characters of one part of a fragment; a longer part is ignored (the page packs ≤ 6,000)
   const MAX_KEY_SHOWN = 40;
 
   function short(text, n) { return text.length > n ? text.slice(0, n) + "…" : text; }

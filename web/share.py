@@ -13,7 +13,7 @@ import client
 import datasets
 import share_data
 from session import S, lock
-from settings_form import LABELS, NAMES
+from settings_form import NAMES
 from ui import alert, el, on, set_text
 
 ENGINES = ('original', 'efficient')
@@ -81,7 +81,7 @@ async def open_link_locked():
     """Apply the link the page was opened with: settings, engine, then the dataset (which makes the first
     model); the first preset when the link names no dataset or a bad one. Messages name what was ignored."""
     share_data.add_reference_option()
-    ignored, seen, settings, data, engine = [], set(), {}, None, None
+    ignored, seen, settings, data, engine = [], set(), [], None, None
     for key, value, why in read_parts():
         if why:
             ignored.append('%s %s' % (shown(key), why))
@@ -103,7 +103,7 @@ async def open_link_locked():
         elif key == 'data':
             data = value
         else:
-            settings[key] = value
+            settings.append([key, value])  # in the link's order: on a conflict the first win
         seen.add(key)
     if settings:
         r = await client.check_link(settings)

@@ -8,7 +8,7 @@ from pyscript import document, window
 
 import share
 from session import lock
-from settings_form import LABELS, NAMES
+from settings_form import LABELS
 from ui import el, on, set_text, thousands
 
 QR_LIMIT = 2953  # bytes a QR code holds (version 40, low error correction)
