@@ -336,6 +336,17 @@ def test_load_from_url_errors_name_the_url_and_keep_the_dataset_and_model(contex
     assert ui.dialogs == []
 
 
+def test_load_from_url_that_never_answers_times_out(context, site_url):
+    context.route('https://slow.example.org/**', lambda route: None)  # held: never answered
+    ui = LinkPage(context, site_url + '#' + SMALL)
+    ui.page.get_by_label('Load from URL').fill('https://slow.example.org/words.txt')
+    ui.button('Load').click()
+    expect(ui.page.get_by_text('Loading from slow.example.org…')).to_be_visible()
+    expect(ui.alert).to_contain_text('https://slow.example.org/words.txt did not answer within 20 s', timeout=60_000)
+    ui.wait_status(0, 20)
+    expect(ui.page.locator('#data-summary')).to_contain_text('English first names')
+
+
 # -- 4. the reference's names.txt ----------------------------------------------------------------------------------
 def pyodide_log(dist_dir, tmp_path, words, flags):
     shutil.copy(words, tmp_path / 'names.txt')

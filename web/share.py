@@ -19,20 +19,21 @@ from ui import alert, el, on, set_text
 ENGINES = ('original', 'efficient')
 LOCKABLE = list(NAMES) + ['data', 'engine']
 # hide= names: what a teacher may hide, (label, how to find it)
-HIDEABLE = {
-    'chart': ('Loss chart', lambda: el('chart')),
-    'samples': ('Samples', lambda: el('samples').closest('section')),
-    'engine': ('Engine panel', lambda: el('engine').closest('section')),
-    'verify': ('Verify button', lambda: el('verify')),
-    'data': ('Dataset panel', lambda: el('dataset').closest('section')),
-    'upload': ('Upload field', lambda: el('upload').closest('.field')),
-    'paste': ('Paste box', lambda: el('use-paste').closest('details')),
-    'url': ('Load from URL', lambda: el('data-url').closest('.field')),
-    'settings': ('Model and training panel', lambda: el('settings').closest('section')),
-    'advanced': ('Advanced settings', lambda: el('settings').querySelector('details.advanced')),
-    'download': ('Download log button', lambda: el('download')),
-    'share': ('Share panel', lambda: el('share-card')),
-}
+HIDE_ORDER = [  # (a list: MicroPython's dicts do not keep their order)
+    ('chart', ('Loss chart', lambda: el('chart'))),
+    ('samples', ('Samples', lambda: el('samples').closest('section'))),
+    ('engine', ('Engine panel', lambda: el('engine').closest('section'))),
+    ('verify', ('Verify button', lambda: el('verify'))),
+    ('data', ('Dataset panel', lambda: el('dataset').closest('section'))),
+    ('upload', ('Upload field', lambda: el('upload').closest('.field'))),
+    ('paste', ('Paste box', lambda: el('use-paste').closest('details'))),
+    ('url', ('URL loader', lambda: el('data-url').closest('.field'))),
+    ('settings', ('Model and training panel', lambda: el('settings').closest('section'))),
+    ('advanced', ('Advanced settings', lambda: el('settings').querySelector('details.advanced'))),
+    ('download', ('Download log button', lambda: el('download'))),
+    ('share', ('Share panel', lambda: el('share-card'))),
+]
+HIDEABLE = dict(HIDE_ORDER)
 MAX_TITLE, MAX_NOTE = 120, 500  # characters
 
 
@@ -88,7 +89,8 @@ async def open_link_locked():
         elif key in seen:
             ignored.append('%s appears twice (the first is used)' % shown(key))
         elif key in ('lock', 'hide'):
-            setattr(L, key, name_list(key, value, LOCKABLE if key == 'lock' else list(HIDEABLE), ignored))
+            allowed = LOCKABLE if key == 'lock' else [n for n, _ in HIDE_ORDER]
+            setattr(L, key, name_list(key, value, allowed, ignored))
         elif key in ('title', 'note'):
             limit = MAX_TITLE if key == 'title' else MAX_NOTE
             if len(value) > limit:

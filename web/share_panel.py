@@ -48,7 +48,7 @@ def build_checks():
         label = LABELS.get(name) or {'data': 'Dataset choice', 'engine': 'Engine choice'}[name]
         add_check(box, 'lock', name, label, name in share.L.lock)
     box = el('share-hide')
-    for name, (label, _) in share.HIDEABLE.items():
+    for name, (label, _) in share.HIDE_ORDER:
         add_check(box, 'hide', name, label, name in share.L.hide)
 
 
