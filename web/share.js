@@ -58,9 +58,13 @@
     return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
-  async function pack(blob) {
+  // {text: base64url of deflate-raw, or "" when longer than maxChars, length}: a large list never becomes a
+  // MicroPython string (which costs seconds and hundreds of MB a MB)
+  async function pack(blob, maxChars) {
     const stream = blob.stream().pipeThrough(new CompressionStream("deflate-raw"));
-    return toBase64url(new Uint8Array(await new Response(stream).arrayBuffer()));
+    const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    const length = Math.ceil(bytes.length * 4 / 3);
+    return { text: length > maxChars ? "" : toBase64url(bytes), length };
   }
 
   async function readBounded(stream, maxBytes, tooBig) {

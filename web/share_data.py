@@ -44,15 +44,15 @@ async def current_part():
         return (None if S.dataset_choice == first else S.dataset_choice), ''
     if K.blob is not S.dataset_blob:
         blob, name = S.dataset_blob
-        packed = str(await window.shareLink.pack(blob))
+        packed = await window.shareLink.pack(blob, MAX_PACKED - 2)
         K.blob = S.dataset_blob
-        if len(packed) + 2 > MAX_PACKED:
+        if not packed.text:
             K.part = None
             K.why = ('%s (%s bytes) is too large to travel inside a link: packed it takes %s characters, the limit '
                      'is %s. Host the file (any https: address) and link to it with Load from URL.' % (
-                         name, thousands(blob.size), thousands(len(packed) + 2), thousands(MAX_PACKED)))
+                         name, thousands(blob.size), thousands(packed.length + 2), thousands(MAX_PACKED)))
         else:
-            K.part, K.why = 'z:' + packed, ''
+            K.part, K.why = 'z:' + str(packed.text), ''
     return K.part, K.why
 
 
