@@ -380,3 +380,20 @@ def test_reference_names_txt_trains_as_pyodide_does_and_is_kept(context, site_ur
     again = LinkPage(context, ui.page.url)
     expect(again.page.locator('#data-summary')).to_contain_text('names.txt · 32,033 documents')
     assert again.alert.inner_text() == ''
+
+
+def test_a_dataset_from_a_url_comes_back_after_restart(context, site_url):
+    from test_hardening import KILL_WORKER
+    route_words(context, 'https://words.example.org/birds.txt', 'owl\nwren\nkite\nrook\ntern\n')
+    ui = LinkPage(context, site_url + '#' + SMALL + '&data=url:https://words.example.org/birds.txt')
+    expect(ui.page.locator('#data-summary')).to_contain_text('5 documents')
+    summary = ui.dataset_summary()
+    context.unroute('https://words.example.org/birds.txt')
+    context.route('https://words.example.org/**', lambda route: route.abort())  # the restart needs no network
+    ui.page.evaluate(KILL_WORKER)
+    ui.button('Step').click()
+    ui.button('Restart').click()
+    ui.wait_enabled('Train')
+    assert ui.dataset_summary() == summary
+    ui.step()
+    expect(ui.page).to_have_url(re.compile(r'&data=url:https://words.example.org/birds.txt$'))
