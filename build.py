@@ -32,6 +32,7 @@ RUNTIME = [
      'pyodide'),
     ('@micropython/micropython-webassembly-pyscript', ['micropython.mjs', 'micropython.wasm'], 'micropython'),
     ('uplot/dist', ['uPlot.iife.min.js', 'uPlot.min.css'], 'vendor/uplot'),
+    ('qrcode-generator/dist', ['qrcode.js'], 'vendor/qrcode'),
 ]
 PYSCRIPT_DIST = '@pyscript/core/dist'  # every file but source maps
 

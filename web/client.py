@@ -132,3 +132,7 @@ def verify(steps):
 
 def log_csv():
     return call('log_csv')
+
+
+def check_link(settings):
+    return call('check_link', json.dumps(settings))

@@ -9,6 +9,7 @@ from session import S, lock, wait_ready
 from ui import alert, el, on, plural, set_text
 
 MAX_UPLOAD = 10 * 1024 * 1024
+EXTRA = {}  # Dataset choices loaded by other modules: value -> async loader, run under the lock (share_data.py)
 
 
 def show_dataset(info):
@@ -145,7 +146,10 @@ async def on_dataset(event):
         restore_dataset_choice()
         return
     async with lock:
-        await load_preset_locked(choice)
+        if choice in EXTRA:
+            await EXTRA[choice]()
+        else:
+            await load_preset_locked(choice)
 
 
 @on('change', '#upload')

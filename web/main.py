@@ -8,6 +8,8 @@
 #   training.py       the training loop and its buttons, Verify
 #   datasets.py       presets, uploads, pasted text
 #   restart.py        a worker that is gone: the message and Restart
+#   share.py          the state in the URL fragment: a link opens the same run (share_data.py: its dataset,
+#                     share_panel.py: the Share panel that builds one)
 # Importing a module registers its event handlers.
 import asyncio
 
@@ -17,6 +19,8 @@ import client
 import datasets
 import models
 import restart  # noqa: F401 - its button's handler, and what the page does when the worker is gone
+import share
+import share_panel  # noqa: F401 - the Share panel's handlers
 import training  # noqa: F401 - its buttons' handlers
 from session import S, lock, ready_event
 from status import update_buttons, update_status
@@ -37,8 +41,9 @@ async def start():
             alert.show('Python could not start: ' + info['error'])
             return
         datasets.show_presets(info['presets'])
-        # the preset first, then a file chosen while Python was loading (if any) replaces it
-        await datasets.load_preset_locked(S.presets[0]['id'])
+        # the link's settings, engine and dataset (else the first preset), then a file chosen while Python
+        # was loading (if any) replaces the dataset
+        await share.open_link_locked()
         await datasets.load_file_chosen_early_locked()
         S.ready = True
         ready_event.set()

@@ -24,6 +24,8 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 | verify(steps)              | how many steps on both engines         | identical, same_losses, same_params,      |
 |                            |                                        | steps, from_step, num_params              |
 | log_csv()                  |                                        | csv (`python -m microgpt --log`'s bytes)  |
+| check_link(settings_json)  | [[setting, text]] in the link's order  | settings {name: text} that apply together,|
+|                            |                                        | ignored [[name, why]] (the rest)          |
 
 DATASET = {source, documents, vocab_size, examples}
 MODEL = {gen (bumped by every new model), step, num_steps, done, engine, config,
@@ -237,7 +239,34 @@ def log_csv():
     return _json({'csv': mg.LOG_HEADER + '\n' + ''.join(row + '\n' for row in S.log)})
 
 
+def check_link(settings_json):
+    """A link's settings, each parsed and checked by the settings' description: the ones that apply together
+    (as their values' repr) and, for the others, why not (web/share.py)."""
+    values, ignored = {}, []
+    for name, text in json.loads(settings_json):
+        if name not in SETTING:
+            ignored.append([name, 'is not a setting'])
+            continue
+        try:
+            values[name] = SETTING[name].parse(text)
+        except mg.ConfigError as e:
+            ignored.append([name, e.rule or str(e)])
+    order = list(values)
+    while values:  # a rule broken: drop the link's last setting that it concerns, until the rest agree
+        try:
+            mg.Config.from_dict({**mg.Config().to_dict(), **values})
+            break
+        except mg.ConfigError as e:
+            concerned = [f for f in e.fields if f in values]
+            if not concerned:
+                break
+            name = max(concerned, key=order.index)
+            del values[name]
+            ignored.append([name, e.rule or str(e)])
+    return _json({'settings': {name: repr(value) for name, value in values.items()}, 'ignored': ignored})
+
+
 PROTOCOL = (init, stage_url, adopt, describe, reset, train, set_num_steps, set_engine, sample,
-            verify, log_csv)
+            verify, log_csv, check_link)
 for _f in PROTOCOL:
     setattr(sync, _f.__name__, _f)

@@ -1,0 +1,197 @@
+// The browser APIs of the Share feature (web/share.py, web/share_data.py, web/share_panel.py reach them as
+// window.shareLink): the URL fragment read and written, datasets packed into a link (CompressionStream) and
+// fetched from a URL or Cache Storage, the clipboard, the QR code (qrcode-generator, npm, drawn as SVG
+// elements: nothing here is ever parsed as HTML). Promises resolve to {error, ...}: they never reject.
+"use strict";
+
+(() => {
+  const MAX_PART = 16000;  // characters of one part of a fragment; a longer part is ignored (the page packs ≤ 6,000)
+  const MAX_KEY_SHOWN = 40;
+
+  function short(text, n) { return text.length > n ? text.slice(0, n) + "…" : text; }
+
+  // "a=1&b=x%20y" -> [[key, value or null, why ignored or ""], ...] as JSON (small: long parts are dropped here)
+  function parse(hash) {
+    const text = hash.charAt(0) === "#" ? hash.slice(1) : hash;
+    const out = [];
+    if (!text) return JSON.stringify(out);
+    for (const part of text.split("&")) {
+      if (!part) continue;
+      const eq = part.indexOf("=");
+      const rawKey = eq < 0 ? part : part.slice(0, eq);
+      const rawValue = eq < 0 ? "" : part.slice(eq + 1);
+      let key;
+      try { key = decodeURIComponent(rawKey.replace(/\+/g, " ")); } catch (e) { key = rawKey; }
+      key = short(key, MAX_KEY_SHOWN);
+      if (part.length > MAX_PART) {
+        out.push([key, null, `is ${part.length.toLocaleString("en-US")} characters long (the limit is ${MAX_PART.toLocaleString("en-US")})`]);
+        continue;
+      }
+      try {
+        out.push([key, decodeURIComponent(rawValue.replace(/\+/g, " ")), ""]);
+      } catch (e) {
+        out.push([key, null, "is not valid URL encoding"]);
+      }
+    }
+    return JSON.stringify(out);
+  }
+
+  // readable: commas, colons and slashes stay as they are
+  function enc(s) {
+    return encodeURIComponent(s).replace(/%2C/gi, ",").replace(/%3A/gi, ":").replace(/%2F/gi, "/");
+  }
+
+  // [[key, value], ...] -> the fragment ("" for none)
+  function fragment(pairsJson) {
+    return JSON.parse(pairsJson).map(([k, v]) => enc(k) + "=" + enc(v)).join("&");
+  }
+
+  function linkFor(pairsJson) {
+    const frag = fragment(pairsJson);
+    return location.href.split("#")[0] + (frag ? "#" + frag : "");
+  }
+
+  // -- datasets packed into a link: deflate-raw, base64url -------------------------------------------------
+  function toBase64url(bytes) {
+    let bin = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  // {text: base64url of deflate-raw, or "" when longer than maxChars, length}: a large list never becomes a
+  // MicroPython string (which costs seconds and hundreds of MB a MB)
+  async function pack(blob, maxChars) {
+    const stream = blob.stream().pipeThrough(new CompressionStream("deflate-raw"));
+    const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    const length = Math.ceil(bytes.length * 4 / 3);
+    return { text: length > maxChars ? "" : toBase64url(bytes), length };
+  }
+
+  async function readBounded(stream, maxBytes, tooBig) {
+    const reader = stream.getReader();
+    const chunks = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        reader.cancel().catch(() => {});
+        return { error: tooBig(total) };
+      }
+      chunks.push(value);
+    }
+    return { error: "", blob: new Blob(chunks, { type: "text/plain" }) };
+  }
+
+  async function unpack(text, maxBytes) {
+    if (!/^[A-Za-z0-9_-]+$/.test(text) || text.length % 4 === 1) return { error: "is not base64url", blob: null };
+    let bin;
+    try { bin = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4)); }
+    catch (e) { return { error: "is not base64url", blob: null }; }
+    const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    try {
+      const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+      return await readBounded(stream, maxBytes, () => `inflates past the ${maxBytes / 1048576} MB dataset limit`);
+    } catch (e) {
+      return { error: "is not valid compressed data", blob: null };
+    }
+  }
+
+  // -- datasets from a URL ---------------------------------------------------------------------------------
+  async function fetchText(address, maxBytes, timeoutMs) {
+    let url;
+    try { url = new URL(address, document.baseURI); } catch (e) { return { error: "is not a valid URL", blob: null }; }
+    if (url.protocol !== "https:" && url.origin !== location.origin) {
+      return { error: "is not an https: address (only https: word lists can be loaded)", blob: null };
+    }
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+    try {
+      const r = await fetch(url.href, { signal: ctrl.signal, credentials: "omit", cache: "no-store" });
+      if (!r.ok) return { error: `answered HTTP ${r.status}${r.statusText ? " " + r.statusText : ""}`, blob: null };
+      const type = (r.headers.get("content-type") || "").toLowerCase();
+      if (type && !/^(text\/|application\/octet-stream)/.test(type)) {
+        return { error: `is not text (its type is ${short(type, 60)})`, blob: null };
+      }
+      const tooBig = (n) => `is larger than the ${maxBytes / 1048576} MB limit (${(n / 1e6).toFixed(1)} MB or more)`;
+      const length = Number(r.headers.get("content-length"));
+      if (length > maxBytes) return { error: tooBig(length), blob: null };
+      return await readBounded(r.body, maxBytes, tooBig);
+    } catch (e) {
+      if (ctrl.signal.aborted) return { error: `did not answer within ${timeoutMs / 1000} s`, blob: null };
+      return { error: "could not be fetched: the host refused it to this page (CORS) or could not be reached", blob: null };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // the same, kept in Cache Storage once fetched (loads again without the network)
+  async function fetchKept(address, maxBytes, timeoutMs) {
+    let cache = null;
+    try { cache = await caches.open("microgpt-datasets"); } catch (e) { cache = null; }
+    if (cache) {
+      const hit = await cache.match(address);
+      if (hit) return { error: "", blob: await hit.blob(), cached: true };
+    }
+    const r = await fetchText(address, maxBytes, timeoutMs);
+    if (!r.error && cache) {
+      try { await cache.put(address, new Response(r.blob, { headers: { "content-type": "text/plain" } })); } catch (e) { /* kept or not */ }
+    }
+    return { error: r.error, blob: r.blob, cached: false };
+  }
+
+  // -- the clipboard and the QR code -----------------------------------------------------------------------
+  async function copy(text, fieldId) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch (e) {
+      const field = document.getElementById(fieldId);
+      field.focus();
+      field.select();
+      return false;
+    }
+  }
+
+  // the QR code of `text` as SVG elements in the element `id`; "" or why there is none
+  function qr(id, text) {
+    const box = document.getElementById(id);
+    box.textContent = "";
+    let code;
+    try {
+      qrcode.stringToBytes = qrcode.stringToBytesFuncs["UTF-8"];
+      code = qrcode(0, "L");
+      code.addData(text, "Byte");
+      code.make();
+    } catch (e) {
+      return "too long for a QR code";
+    }
+    const n = code.getModuleCount(), quiet = 4, size = n + 2 * quiet;
+    let d = "";
+    for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) if (code.isDark(y, x)) d += `M${x + quiet} ${y + quiet}h1v1h-1z`;
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", `0 0 ${size} ${size}`);
+    svg.setAttribute("shape-rendering", "crispEdges");
+    svg.setAttribute("aria-hidden", "true");
+    const bg = document.createElementNS(ns, "rect");
+    bg.setAttribute("width", size);
+    bg.setAttribute("height", size);
+    bg.setAttribute("fill", "#fff");
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    path.setAttribute("fill", "#000");
+    svg.append(bg, path);
+    box.appendChild(svg);
+    return "";
+  }
+
+  window.shareLink = {
+    parse, linkFor,
+    hash: () => location.hash,
+    host: (address) => { try { return new URL(address, document.baseURI).host; } catch (e) { return ""; } },
+    write(pairsJson) { history.replaceState(history.state, "", linkFor(pairsJson)); return location.href; },
+    pack, unpack, fetchText, fetchKept, copy, qr,
+  };
+})();

@@ -1,0 +1,148 @@
+# Datasets in a link (MicroPython): the `data=` part that names the current dataset, and loading a dataset
+# from one. A preset by its id (`data=pokemon`); the reference's own names.txt (`data=names.txt`, fetched from
+# the address the reference downloads it from, then kept in Cache Storage); a small word list packed into the
+# link (`data=z:` + base64url of deflate-raw, at most MAX_PACKED characters); a word list at an https: address
+# (`data=url:https://...`, fetched only when the user asks or opens such a link). A dataset that fails to load
+# leaves the current dataset and model as they were. The fetching and packing are in share.js.
+import js
+from pyscript import document, window
+
+import client
+import datasets
+from datasets import MAX_UPLOAD
+from session import S, lock, wait_ready
+from ui import alert, el, on, set_text, thousands
+
+REFERENCE_URL = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
+REFERENCE_ID = 'names.txt'
+REFERENCE_LABEL = "names.txt (the reference's 32,033 names, from GitHub)"
+MAX_PACKED = 6000  # characters of `z:...` in a link: with the settings a link stays near 6,000 characters,
+#                    which mail and chat keep intact (QR codes hold 2,953 bytes: a longer link has none)
+FETCH_TIMEOUT_MS = 20000
+
+
+class Known:
+    """The `data=` part of the current uploaded, pasted, fetched or linked dataset (by its S.dataset_blob)."""
+
+    def __init__(self):
+        self.blob = None
+        self.part = None
+        self.why = ''
+
+
+K = Known()
+
+
+def remember(part):
+    K.blob, K.part, K.why = S.dataset_blob, part, ''
+
+
+async def current_part():
+    """(the data= value for the current dataset, or None for the first preset; why it cannot travel or '')."""
+    if S.dataset_blob is None:
+        first = S.presets[0]['id'] if S.presets else ''
+        return (None if S.dataset_choice == first else S.dataset_choice), ''
+    if K.blob is not S.dataset_blob:
+        blob, name = S.dataset_blob
+        packed = await window.shareLink.pack(blob, MAX_PACKED - 2)
+        K.blob = S.dataset_blob
+        if not packed.text:
+            K.part = None
+            K.why = ('%s (%s bytes) is too large to travel inside a link: packed it takes %s characters, the limit '
+                     'is %s. Host the file (any https: address) and link to it with Load from URL.' % (
+                         name, thousands(blob.size), thousands(packed.length + 2), thousands(MAX_PACKED)))
+        else:
+            K.part, K.why = 'z:' + str(packed.text), ''
+    return K.part, K.why
+
+
+def short(text, limit=120):
+    return text if len(text) <= limit else text[:limit] + '…'
+
+
+async def stage_locked(blob, name, choice, label, part):
+    """A dataset as a Blob, staged by the worker and adopted; '' or why not."""
+    url = js.URL.createObjectURL(blob)
+    try:
+        info = await client.stage_url(url, name)
+    finally:
+        js.URL.revokeObjectURL(url)
+    if 'error' in info:
+        return info['error']
+    if not await datasets.adopt_staged_locked(info, choice, label, blob):
+        return '%s was not used' % name
+    remember(part)
+    return ''
+
+
+async def load_url_locked(address):
+    """A word list at an https: address; '' or a message naming the address."""
+    host = str(window.shareLink.host(address))
+    set_text('data-loading', 'Loading from %s…' % (host or short(address, 60)))
+    try:
+        r = await window.shareLink.fetchText(address, MAX_UPLOAD, FETCH_TIMEOUT_MS)
+    finally:
+        set_text('data-loading', '')
+    if r.error:
+        return '%s %s' % (short(address), r.error)
+    name = address.split('?')[0].rstrip('/').split('/')[-1] or host
+    return await stage_locked(r.blob, short(address), 'custom', 'From %s: %s' % (host, short(name, 40)),
+                              'url:' + address)
+
+
+async def load_reference_locked():
+    set_text('data-loading', 'Loading names.txt from %s…' % window.shareLink.host(REFERENCE_URL))
+    try:
+        r = await window.shareLink.fetchKept(REFERENCE_URL, MAX_UPLOAD, FETCH_TIMEOUT_MS)
+    finally:
+        set_text('data-loading', '')
+    if r.error:
+        return '%s %s' % (REFERENCE_URL, r.error)
+    return await stage_locked(r.blob, 'names.txt', REFERENCE_ID, None, REFERENCE_ID)
+
+
+async def load_part_locked(value):
+    """The dataset a link's data= names; '' or why it was not loaded."""
+    if value.startswith('z:'):
+        r = await window.shareLink.unpack(value[2:], MAX_UPLOAD)
+        if r.error:
+            return 'the word list in the link ' + str(r.error)
+        return await stage_locked(r.blob, 'the word list in the link', 'custom', 'From the link', value)
+    if value.startswith('url:'):
+        return await load_url_locked(value[4:])
+    if value == REFERENCE_ID:
+        return await load_reference_locked()
+    ids = [p['id'] for p in S.presets]
+    if value in ids:
+        return '' if await datasets.load_preset_locked(value) else '%s could not be loaded' % value
+    return '%s is not a dataset (presets: %s)' % (repr(short(value, 40)), ', '.join(ids + [REFERENCE_ID]))
+
+
+def add_reference_option():
+    option = document.createElement('option')
+    option.value = REFERENCE_ID
+    option.textContent = REFERENCE_LABEL
+    el('dataset').appendChild(option)
+
+
+async def choose_reference_locked():
+    why = await load_reference_locked()
+    if why:
+        alert.show(why + '. The current dataset and model are kept.')
+        datasets.restore_dataset_choice()
+
+
+datasets.EXTRA[REFERENCE_ID] = choose_reference_locked
+
+
+@on('click', '#load-url')
+async def on_load_url(event):
+    address = str(el('data-url').value).strip()
+    if not address:
+        alert.show('Type the address of a word list (https://…) in Load from URL first.')
+        return
+    await wait_ready()
+    async with lock:
+        why = await load_url_locked(address)
+        if why:
+            alert.show(why + '. The current dataset and model are kept.')
