@@ -22,6 +22,7 @@ def test_engines_agree_bit_for_bit(name):
     assert engines_difference(name) is None
 
 
+@pytest.mark.browser  # Node.js runs Pyodide
 def test_engines_agree_bit_for_bit_under_pyodide(dist_dir):
     """The same cases on the page's interpreter (CPython 3.14 in WebAssembly, another sum() and maths library),
     with the package the site serves, run by Pyodide in Node.js."""

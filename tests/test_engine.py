@@ -32,18 +32,23 @@ def train(trainer, until=None):
 
 # -- golden equality with the reference ----------------------------------------------------------------------
 @pytest.mark.parametrize('name', list(R.CASES))
-def test_losses_and_samples_equal_the_reference(name):
+def test_losses_and_samples_equal_the_reference(name, golden_runs, request):
     gold = R.golden(name)
     config = R.case_config(name)
     assert gold['config'] == R.CASES[name]['config'] and gold['words'] == R.CASES[name]['words'], \
         'golden file out of date: run tests/golden/make_golden.py'
-    trainer = Trainer(config, R.case_docs(name))
+    # the session's one run of each selected case (conftest.py golden_runs: the CLI, the original engine),
+    # all started at the first, so that they use the other core while this one waits
+    for item in request.session.items:
+        if getattr(item, 'originalname', None) == 'test_losses_and_samples_equal_the_reference':
+            golden_runs.start(item.callspec.params['name'], 'original')
+    trainer = Trainer(config, R.case_docs(name))  # not trained here: the run above trained it
     # the trained documents include ones longer than the block: the truncation to block_size is compared too
     assert any(len(doc) + 1 > config.block_size for doc in trainer.docs[:config.num_steps])
     assert trainer.num_params == int(gold['stdout'].split('num params: ')[1].split('\n')[0])
-    losses = train(trainer)
-    R.assert_losses_match(losses, gold['losses'], exact=R.same_platform(gold))
-    assert trainer.sample(20) == gold['samples']
+    run = golden_runs.get(name, 'original')
+    R.assert_losses_match(run.losses, gold['losses'], exact=R.same_platform(gold))
+    assert run.samples == gold['samples']
 
 
 def test_golden_cases_differ_from_the_default_in_every_setting():
