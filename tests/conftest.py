@@ -5,7 +5,10 @@ Markers: every test that needs Chromium or Node.js is marked `browser` (the ones
 explicitly), so `pytest -m "not browser"` runs the rest, offline.
 
 Golden runs: each case of tests/reference.py CASES is trained at most once per session and engine (`golden_runs`),
-by the CLI, and every test that needs its stdout, losses, samples or log reads them from there.
+by the CLI, and every test that needs its stdout, losses, samples or log reads them from there. A test marked
+`golden((case, engine), ..., reference=[case, ...])` says which runs it reads: the first time `golden_runs` is
+used, every run the selected tests will read, and the reference runs they compare with, start at once in the
+background (both cores work while this process waits).
 """
 import shutil
 import sys
@@ -120,11 +123,22 @@ class GoldenRuns:
         for proc, _ in self.started.values():
             proc.kill()
             proc.communicate()
+        self.started.clear()
 
 
 @pytest.fixture(scope='session')
-def golden_runs():
+def golden_runs(request):
     with tempfile.TemporaryDirectory() as tmp:
         runs = GoldenRuns(tmp)
-        yield runs
-        runs.close()
+        marks = [mark for item in request.session.items for mark in item.iter_markers('golden')]
+        for mark in marks:  # the reference first: it takes longest
+            for name in mark.kwargs.get('reference', ()):
+                R.start_reference_run(name)
+        for mark in marks:
+            for name, engine in mark.args:
+                runs.start(name, engine)
+        try:
+            yield runs
+        finally:
+            runs.close()
+            R.stop_reference_runs()

@@ -45,10 +45,10 @@ def sample_lines(stdout):
 STDOUT_CASES = [('default', 'original'), ('three_layers', 'efficient')]
 
 
-@pytest.mark.parametrize('name,engine', STDOUT_CASES)
+@pytest.mark.parametrize('name,engine', [pytest.param(name, engine, marks=pytest.mark.golden((name, engine), reference=[name]))
+                                         for name, engine in STDOUT_CASES])
 def test_stdout_equals_the_reference(name, engine, golden_runs):
     case = R.CASES[name]
-    golden_runs.start(name, engine)  # runs while the reference runs (first time in this session)
     expected, losses, exact = R.expected_stdout_and_losses(name)
     out = golden_runs.get(name, engine).stdout
     R.assert_stdout_matches(out, expected, losses, exact)
@@ -83,12 +83,12 @@ def test_patched_reference_changes_only_hyperparameters():
     assert "'LOSS '" in patched_plain
 
 
+@pytest.mark.golden(('default', 'original'), reference=['default'])
 def test_default_flags_are_the_references_defaults(words_file, tmp_path, golden_runs):
     # only --steps given: every other hyperparameter must default to the reference's value; --log of both
     # (the other run: the session's run of the case with every flag given)
     path = words_file('common')
     a = R.start_cli('--input', path, '--steps', 30, '--log', tmp_path / 'a.csv')
-    golden_runs.start('default', 'original')
     expected, losses, exact = R.expected_stdout_and_losses('default')
     b = golden_runs.get('default', 'original')
     for out in (finish_cli(a), b.stdout):
@@ -97,11 +97,10 @@ def test_default_flags_are_the_references_defaults(words_file, tmp_path, golden_
 
 
 # -- the training log --------------------------------------------------------------------------------------------
+@pytest.mark.golden(('three_layers', 'original'), ('three_layers', 'efficient'), reference=['three_layers'])
 def test_log_csv_has_every_step_at_full_precision(golden_runs):
     # two runs of the case (the session's runs, one per engine: the engines compute the same floats)
     case = R.CASES['three_layers']
-    for engine in ('original', 'efficient'):
-        golden_runs.start('three_layers', engine)
     expected, losses, exact = R.expected_stdout_and_losses('three_layers')
     runs = [golden_runs.get('three_layers', engine) for engine in ('original', 'efficient')]
     for run in runs:
