@@ -9,8 +9,12 @@ by the CLI, and every test that needs its stdout, losses, samples or log reads t
 `golden((case, engine), ..., reference=[case, ...])` says which runs it reads: the first time `golden_runs` is
 used, every run the selected tests will read, and the reference runs they compare with, start at once in the
 background (both cores work while this process waits).
+
+Background runs: at the session's start (`_start_background_runs`), the golden runs above and the engines' cases
+under Pyodide in Node.js (`pyodide_engines`) start in the background when a selected test reads them.
 """
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -124,6 +128,47 @@ class GoldenRuns:
             proc.kill()
             proc.communicate()
         self.started.clear()
+
+
+class Background:
+    """A subprocess started now, its CompletedProcess (text) collected by result()."""
+
+    def __init__(self, args, **kwargs):
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+        self._result = None
+
+    def result(self, timeout=600):
+        if self._result is None:
+            out, err = self.proc.communicate(timeout=timeout)
+            self._result = subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
+        return self._result
+
+    def stop(self):
+        if self._result is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+@pytest.fixture(scope='session')
+def pyodide_engines(dist_dir):
+    """tests/pyodide_engines.py (the engines' bit-for-bit cases) run by Pyodide in Node.js, with the package the
+    site serves: a Background run."""
+    node = shutil.which('node')
+    assert node, 'Node.js is needed to run Pyodide outside the browser'
+    run = Background([node, str(ROOT / 'tests' / 'pyodide_node.mjs'), str(dist_dir), str(ROOT / 'tests'),
+                      'pyodide_engines.py'])
+    yield run
+    run.stop()
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _start_background_runs(request):
+    """Start the slow subprocess runs the selected tests read, in the background, at the session's start."""
+    items = request.session.items
+    if any(item.get_closest_marker('golden') for item in items):
+        request.getfixturevalue('golden_runs')
+    if shutil.which('node') and any('pyodide_engines' in getattr(item, 'fixturenames', ()) for item in items):
+        request.getfixturevalue('pyodide_engines')
 
 
 @pytest.fixture(scope='session')
