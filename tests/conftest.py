@@ -1,6 +1,24 @@
-"""Shared fixtures. Browser fixtures build dist/ once per session and serve it on a free localhost port."""
+"""Shared fixtures. Browser fixtures build dist/ once per session and serve it on a free localhost port.
+
+Markers: every test that needs Chromium or Node.js is marked `browser` (the ones using the `browser`,
+`site_url` or `playwright_instance` fixtures automatically, below; the ones running Pyodide through node
+explicitly), so `pytest -m "not browser"` runs the rest, offline.
+
+Golden runs: each case of tests/reference.py CASES is trained at most once per session and engine (`golden_runs`),
+by the CLI, and every test that needs its stdout, losses, samples or log reads them from there. A test marked
+`golden((case, engine), ..., reference=[case, ...])` says which runs it reads: the first time `golden_runs` is
+used, every run the selected tests will read, and the reference runs they compare with, start at once in the
+background (both cores work while this process waits).
+
+Background runs: at the session's start (`_start_background_runs`), the golden runs above and the engines' cases
+under Pyodide in Node.js (`pyodide_engines`) start in the background when a selected test reads them.
+"""
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -8,6 +26,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'tests'))
+
+import reference as R  # noqa: E402  (tests/reference.py)
+
+# fixtures that need a Chromium: a test using any of them is marked `browser`
+BROWSER_FIXTURES = {'browser', 'site_url', 'playwright_instance'}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, 'fixturenames', ())):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope='session')
@@ -41,3 +70,120 @@ def browser(playwright_instance):
     b = launch(playwright_instance)  # fails, with how to get a browser, when none is found
     yield b
     b.close()
+
+
+# -- golden runs -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GoldenRun:
+    """One run of `python -m microgpt` on a golden case: its stdout, its --log file, and what they say."""
+    stdout: str
+    log: bytes  # the --log CSV, byte for byte
+    losses: list  # every step's loss, full precision (the log writes them by repr)
+    samples: list  # the 20 samples printed after training
+
+    @classmethod
+    def parse(cls, stdout, log):
+        rows = log.decode('utf-8').split('\n')[1:-1]
+        losses = [float(row.split(',')[1]) for row in rows]
+        samples = [line.split(': ', 1)[1] if ': ' in line else ''
+                   for line in stdout.splitlines() if line.startswith('sample ')]
+        return cls(stdout, log, losses, samples)
+
+
+class GoldenRuns:
+    """The CLI trained on each (case, engine) once: `start` launches the run in the background (to overlap with
+    the reference or another run), `get` waits for it; both may be called any number of times."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.started = {}  # (case, engine) -> (Popen, folder)
+        self.done = {}  # (case, engine) -> GoldenRun
+
+    def start(self, name, engine):
+        key = (name, engine)
+        if key in self.started or key in self.done:
+            return
+        case = R.CASES[name]
+        folder = self.folder / f'{name}-{engine}'
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        words = folder / f'{case["words"]}.txt'
+        words.write_text(R.input_text(R.WORDS[case['words']]), encoding='utf-8')
+        proc = R.start_cli('--input', words, *R.cli_flags(case['config']), '--engine', engine,
+                           '--log', folder / 'log.csv')
+        self.started[key] = (proc, folder)
+
+    def get(self, name, engine):
+        key = (name, engine)
+        if key not in self.done:
+            self.start(name, engine)
+            proc, folder = self.started.pop(key)
+            out, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err.decode('utf-8', 'replace')
+            self.done[key] = GoldenRun.parse(out.decode('utf-8'), (folder / 'log.csv').read_bytes())
+        return self.done[key]
+
+    def close(self):
+        for proc, _ in self.started.values():
+            proc.kill()
+            proc.communicate()
+        self.started.clear()
+
+
+class Background:
+    """A subprocess started now, its CompletedProcess (text) collected by result()."""
+
+    def __init__(self, args, **kwargs):
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+        self._result = None
+
+    def result(self, timeout=600):
+        if self._result is None:
+            out, err = self.proc.communicate(timeout=timeout)
+            self._result = subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
+        return self._result
+
+    def stop(self):
+        if self._result is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+@pytest.fixture(scope='session')
+def pyodide_engines(dist_dir):
+    """tests/pyodide_engines.py (the engines' bit-for-bit cases) run by Pyodide in Node.js, with the package the
+    site serves: a Background run."""
+    node = shutil.which('node')
+    assert node, 'Node.js is needed to run Pyodide outside the browser'
+    run = Background([node, str(ROOT / 'tests' / 'pyodide_node.mjs'), str(dist_dir), str(ROOT / 'tests'),
+                      'pyodide_engines.py'])
+    yield run
+    run.stop()
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _start_background_runs(request):
+    """Start the slow subprocess runs the selected tests read, in the background, at the session's start."""
+    items = request.session.items
+    if any(item.get_closest_marker('golden') for item in items):
+        request.getfixturevalue('golden_runs')
+    if shutil.which('node') and any('pyodide_engines' in getattr(item, 'fixturenames', ()) for item in items):
+        request.getfixturevalue('pyodide_engines')
+
+
+@pytest.fixture(scope='session')
+def golden_runs(request):
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = GoldenRuns(tmp)
+        marks = [mark for item in request.session.items for mark in item.iter_markers('golden')]
+        for mark in marks:  # the reference first: it takes longest
+            for name in mark.kwargs.get('reference', ()):
+                R.start_reference_run(name)
+        for mark in marks:
+            for name, engine in mark.args:
+                runs.start(name, engine)
+        try:
+            yield runs
+        finally:
+            runs.close()
+            R.stop_reference_runs()

@@ -154,15 +154,40 @@ def finish_reference(proc):
     return out, losses
 
 
-@functools.lru_cache(maxsize=None)
+_reference_runs = {}  # case -> (stdout, losses)
+_reference_started = {}  # case -> (Popen, its TemporaryDirectory)
+
+
+def start_reference_run(name):
+    """Start the reference on a case in the background, once per test session (reference_run collects it);
+    nothing without the reference."""
+    if reference_path() is None or name in _reference_runs or name in _reference_started:
+        return
+    case = CASES[name]
+    tmp = tempfile.TemporaryDirectory()
+    _reference_started[name] = (start_reference(case['config'], WORDS[case['words']], tmp.name,
+                                                case.get('recursion_limit')), tmp)
+
+
 def reference_run(name):
     """The reference's (stdout, losses) for a case, run once per test session; None without the reference."""
     if reference_path() is None:
         return None
-    case = CASES[name]
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = start_reference(case['config'], WORDS[case['words']], tmp, case.get('recursion_limit'))
-        return finish_reference(proc)
+    if name not in _reference_runs:
+        start_reference_run(name)
+        proc, tmp = _reference_started.pop(name)
+        with tmp:
+            _reference_runs[name] = finish_reference(proc)
+    return _reference_runs[name]
+
+
+def stop_reference_runs():
+    """Stop the reference runs started and never collected."""
+    while _reference_started:
+        proc, tmp = _reference_started.popitem()[1]
+        proc.kill()
+        proc.communicate()
+        tmp.cleanup()
 
 
 # -- the CLI -------------------------------------------------------------------------------------------------

@@ -3,13 +3,10 @@ backward passes checked against finite differences."""
 import json
 import math
 import random
-import shutil
 import struct
-import subprocess
 
 import pytest
 
-from conftest import ROOT
 from microgpt import Config, Trainer
 from microgpt import efficient as E
 
@@ -22,13 +19,11 @@ def test_engines_agree_bit_for_bit(name):
     assert engines_difference(name) is None
 
 
-def test_engines_agree_bit_for_bit_under_pyodide(dist_dir):
+@pytest.mark.browser  # Node.js runs Pyodide
+def test_engines_agree_bit_for_bit_under_pyodide(pyodide_engines):
     """The same cases on the page's interpreter (CPython 3.14 in WebAssembly, another sum() and maths library),
-    with the package the site serves, run by Pyodide in Node.js."""
-    node = shutil.which('node')
-    assert node, 'Node.js is needed to run Pyodide outside the browser'
-    run = subprocess.run([node, str(ROOT / 'tests' / 'pyodide_node.mjs'), str(dist_dir), str(ROOT / 'tests'),
-                          'pyodide_engines.py'], capture_output=True, text=True, timeout=600)
+    with the package the site serves, run by Pyodide in Node.js (started at the session's start: conftest.py)."""
+    run = pyodide_engines.result()
     lines = run.stdout.splitlines()
     assert run.returncode == 0, run.stdout + run.stderr
     assert lines[0].startswith('python 3.14') and lines[0].endswith('emscripten')

@@ -31,19 +31,19 @@ def train(trainer, until=None):
 
 
 # -- golden equality with the reference ----------------------------------------------------------------------
-@pytest.mark.parametrize('name', list(R.CASES))
-def test_losses_and_samples_equal_the_reference(name):
+@pytest.mark.parametrize('name', [pytest.param(name, marks=pytest.mark.golden((name, 'original'))) for name in R.CASES])
+def test_losses_and_samples_equal_the_reference(name, golden_runs):
     gold = R.golden(name)
     config = R.case_config(name)
     assert gold['config'] == R.CASES[name]['config'] and gold['words'] == R.CASES[name]['words'], \
         'golden file out of date: run tests/golden/make_golden.py'
-    trainer = Trainer(config, R.case_docs(name))
+    trainer = Trainer(config, R.case_docs(name))  # not trained here: the session's run of the case (golden_runs)
     # the trained documents include ones longer than the block: the truncation to block_size is compared too
     assert any(len(doc) + 1 > config.block_size for doc in trainer.docs[:config.num_steps])
     assert trainer.num_params == int(gold['stdout'].split('num params: ')[1].split('\n')[0])
-    losses = train(trainer)
-    R.assert_losses_match(losses, gold['losses'], exact=R.same_platform(gold))
-    assert trainer.sample(20) == gold['samples']
+    run = golden_runs.get(name, 'original')  # the CLI, the original engine
+    R.assert_losses_match(run.losses, gold['losses'], exact=R.same_platform(gold))
+    assert run.samples == gold['samples']
 
 
 def test_golden_cases_differ_from_the_default_in_every_setting():

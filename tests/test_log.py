@@ -50,20 +50,28 @@ def assert_close_logs(a, b, rel=1e-9):
         assert float(la) == pytest.approx(float(lb), rel=rel)
 
 
-def test_pyodide_log_is_close_to_native(dist_dir, tmp_path):
+@pytest.fixture(scope='module')
+def pyodide_run(dist_dir, tmp_path_factory):
+    """The Pyodide-in-Node.js run, once for this module's tests: (its folder, with words.txt; its log)."""
+    folder = tmp_path_factory.mktemp('pyodide')
+    return folder, pyodide_log(dist_dir, folder)
+
+
+@pytest.mark.browser  # Node.js runs Pyodide
+def test_pyodide_log_is_close_to_native(pyodide_run, tmp_path):
     native = native_log(tmp_path)
-    pyo = pyodide_log(dist_dir, tmp_path)
+    pyo = pyodide_run[1]
     assert_close_logs(native, pyo)
     assert re.fullmatch(r'1,\d\.\d+,0\.01', pyo.splitlines()[1])
 
 
-def test_page_download_equals_pyodide_log(dist_dir, site_url, browser, tmp_path):
-    expected = pyodide_log(dist_dir, tmp_path)
+def test_page_download_equals_pyodide_log(pyodide_run, site_url, browser, tmp_path):
+    folder, expected = pyodide_run
     page = browser.new_page()
     page.goto(site_url)
     page.get_by_label('Seed').fill('7')
     page.get_by_label('Steps', exact=True).fill(str(STEPS))
-    page.get_by_label('Upload word list').set_input_files(str(tmp_path / 'words.txt'))
+    page.get_by_label('Upload word list').set_input_files(str(folder / 'words.txt'))
     train = page.get_by_role('button', name='Train', exact=True)
     page.wait_for_function('b => !b.disabled', arg=train.element_handle(), timeout=120_000)
     train.click()

@@ -3,12 +3,13 @@
 Uses conftest.py's `site_url` (dist/ built and served on localhost) and `browser` fixtures. Small settings
 (20 steps) keep every test to a few seconds; loading the page takes about 3 s.
 """
+import json
 import re
 from urllib.parse import urlsplit
 
 import pytest
 
-from microgpt import Config, ConfigError, count_params
+from microgpt import Config, ConfigError, Tokenizer, count_params, parse_documents
 
 from playwright.sync_api import expect
 
@@ -119,15 +120,31 @@ def ui(browser, site_url):
     p.close()
 
 
+@pytest.fixture(scope='module')
+def presets(dist_dir):
+    """The dataset presets the build wrote (dist/data/presets.json) by id, each with its vocabulary size (its
+    characters and BOS): the counts the page shows come from the data, not from this file."""
+    found = {}
+    for preset in json.loads((dist_dir / 'data' / 'presets.json').read_text(encoding='utf-8')):
+        docs = parse_documents((dist_dir / preset['file']).read_bytes())
+        found[preset['id']] = dict(preset, vocab_size=Tokenizer.from_documents(docs).vocab_size)
+    return found
+
+
+def documents(preset):
+    """How the page writes a preset's number of documents."""
+    return f"{preset['documents']:,} documents"
+
+
 ROW = re.compile(r'\d+,\d+\.\d+(e-?\d+)?,\d+\.\d+(e-?\d+)?')
 
 
 # -- loading -----------------------------------------------------------------------------------------------
-def test_loads_with_no_console_errors_and_nothing_from_outside(ui):
+def test_loads_with_no_console_errors_and_nothing_from_outside(ui, presets):
     ui.wait_status(0, 1000)
     assert ui.button('Pause').is_disabled()
-    expect(ui.page.locator('#params')).to_have_text(f'{count_params(Config(), 27):,}')
-    expect(ui.page.locator('#data-summary')).to_contain_text('8,403 documents')
+    expect(ui.page.locator('#params')).to_have_text(f"{count_params(Config(), presets['names']['vocab_size']):,}")
+    expect(ui.page.locator('#data-summary')).to_contain_text(documents(presets['names']))
     assert ui.page.get_by_label('Dataset').input_value() == 'names'
     assert ui.errors == []
     assert ui.outside == []
@@ -158,19 +175,20 @@ def test_pause_stops_step_adds_one_reset_starts_over(ui, tmp_path):
     ui.button('Pause').click()
     expect(ui.status).to_contain_text('paused')
     paused_at = ui.step_numbers()[0]
-    ui.page.wait_for_timeout(700)
-    assert ui.step_numbers()[0] == paused_at  # paused means no more steps
+    # paused means no more steps: 'paused' shows once the training loop has ended, and the worker (the log,
+    # read through it after everything asked of it before) has trained just the steps shown
+    assert len(ui.download_log(tmp_path).splitlines()) == paused_at + 1
+    assert ui.step_numbers()[0] == paused_at
     ui.button('Step').click()
     ui.wait_status(paused_at + 1, 500)
-    ui.page.wait_for_timeout(500)
-    assert ui.step_numbers()[0] == paused_at + 1  # exactly one
     assert len(ui.download_log(tmp_path).splitlines()) == paused_at + 2
+    assert ui.step_numbers()[0] == paused_at + 1  # exactly one
     ui.button('Train').click()  # resume
     expect(ui.status).to_contain_text(re.compile(r'training'))
     ui.button('Reset').click()
     ui.wait_status(0, 500)
-    ui.page.wait_for_timeout(500)
-    assert ui.step_numbers()[0] == 0  # and training stopped
+    expect(ui.status).to_contain_text('ready: press Train')  # and training stopped (the loop has ended)
+    assert ui.step_numbers()[0] == 0
     assert ui.download_log(tmp_path).splitlines() == ['step,loss,learning_rate']
     assert ui.dialogs == []  # Reset asks nothing
 
@@ -190,24 +208,23 @@ def test_actions_get_in_between_batches_while_training(ui, tmp_path):
     assert 'training' in ui.status.inner_text()
     sampled_at = int(re.search(r'After ([\d,]+)', note.inner_text()).group(1).replace(',', ''))
     ui.button('Pause').click()
-    expect(ui.status).to_contain_text('paused')
-    ui.page.wait_for_timeout(500)
+    expect(ui.status).to_contain_text('paused')  # not 'pausing…': the batch under way at Pause has come back
     paused_at = ui.step_numbers()[0]
     assert 0 < sampled_at <= paused_at < 5000
-    ui.page.wait_for_timeout(700)
+    rows = ui.download_log(tmp_path).splitlines()  # through the worker, after everything asked of it before
     assert ui.step_numbers()[0] == paused_at  # the batch under way at Pause was the last
-    rows = ui.download_log(tmp_path).splitlines()
     assert [int(r.split(',')[0]) for r in rows[1:]] == list(range(1, paused_at + 1))
     assert ui.errors == [] and ui.alert.inner_text() == ''
 
 
-def test_steps_and_temperature_keep_the_model_other_settings_ask(ui):
+def test_steps_and_temperature_keep_the_model_other_settings_ask(ui, presets):
     ui.fresh(20)
     ui.step(3)
     ui.set('Steps', 30)  # more steps: same model
     ui.wait_status(3, 30)
     ui.set('Temperature', 0.9)  # sampling only
-    ui.page.wait_for_timeout(300)
+    ui.button('Generate').click()  # handled after the temperature change: the model is the same one
+    expect(ui.page.locator('#samples-note')).to_contain_text('After 3 steps, at temperature 0.9')
     ui.wait_status(3, 30)
     ui.set('Steps', 2)  # fewer than done: the engine's message, the model kept
     expect(ui.page.locator('#err-num_steps')).to_contain_text('at least the 3 steps already trained')
@@ -223,7 +240,7 @@ def test_steps_and_temperature_keep_the_model_other_settings_ask(ui):
     ui.answer_dialogs = True
     ui.set('Layers', 2)  # accepted: a fresh two-layer model
     ui.wait_status(0, 20)
-    expect(ui.page.locator('#params')).to_have_text(f'{count_params(Config(n_layer=2), 27):,}')
+    expect(ui.page.locator('#params')).to_have_text(f"{count_params(Config(n_layer=2), presets['names']['vocab_size']):,}")
 
 
 # -- settings ----------------------------------------------------------------------------------------------
@@ -246,19 +263,20 @@ def test_steps_below_the_trained_ones_keep_the_model_and_reset_takes_them(ui):
     assert ui.errors == []
 
 
-def test_settings_change_the_parameter_count(ui):
+def test_settings_change_the_parameter_count(ui, presets):
     params = ui.page.locator('#params')
-    expect(params).to_have_text(f'{count_params(Config(), 27):,}')
+    vocab = presets['names']['vocab_size']
+    expect(params).to_have_text(f'{count_params(Config(), vocab):,}')
     ui.field('Embedding size').fill('32')  # updates while typing
-    expect(params).to_have_text(f'{count_params(Config(n_embd=32), 27):,}')
+    expect(params).to_have_text(f'{count_params(Config(n_embd=32), vocab):,}')
     ui.field('Layers').fill('3')
-    expect(params).to_have_text(f'{count_params(Config(n_embd=32, n_layer=3), 27):,}')
+    expect(params).to_have_text(f'{count_params(Config(n_embd=32, n_layer=3), vocab):,}')
     ui.field('Block size').fill('8')
-    expect(params).to_have_text(f'{count_params(Config(n_embd=32, n_layer=3, block_size=8), 27):,}')
+    expect(params).to_have_text(f'{count_params(Config(n_embd=32, n_layer=3, block_size=8), vocab):,}')
     expect(ui.page.locator('#data-truncated')).to_contain_text('longer than the block size (8)')
 
 
-def test_invalid_setting_shows_the_engine_message_and_cannot_train(ui):
+def test_invalid_setting_shows_the_engine_message_and_cannot_train(ui, tmp_path):
     with pytest.raises(ConfigError) as e:
         Config(n_embd=16, n_head=3).validate()
     ui.set('Heads', 3)
@@ -275,7 +293,8 @@ def test_invalid_setting_shows_the_engine_message_and_cannot_train(ui):
     assert ui.field('Layers').get_attribute('aria-invalid') is None
     assert ui.button('Train').is_disabled() and ui.button('Step').is_disabled()
     ui.button('Train').click(force=True)
-    ui.page.wait_for_timeout(500)
+    # the worker (the log, read through it after anything a click asked of it) has trained nothing
+    assert ui.download_log(tmp_path).splitlines() == ['step,loss,learning_rate']
     assert ui.step_numbers()[0] == 0
     ui.set('Learning rate', '')  # not a number at all
     ui.set('Heads', 4)
@@ -302,7 +321,7 @@ def test_uploaded_word_list_trains_and_samples_use_its_letters(ui):
     assert 'abc.txt' in ui.page.get_by_label('Dataset').locator('option:checked').inner_text()
 
 
-def test_pasted_words_become_the_dataset(ui):
+def test_pasted_words_become_the_dataset(ui, presets):
     ui.page.locator('summary', has_text='Paste').click()
     ui.page.get_by_label('Words to train on').fill('xyz\n  zyx \n\nyyz\n')
     ui.button('Use pasted text').click()
@@ -315,13 +334,13 @@ def test_pasted_words_become_the_dataset(ui):
     expect(ui.page.get_by_label('Dataset').locator('option:checked')).to_have_text('Pasted text')
     ui.answer_dialogs = True
     ui.page.get_by_label('Dataset').select_option('names')
-    expect(ui.page.locator('#data-summary')).to_contain_text('8,403 documents')
+    expect(ui.page.locator('#data-summary')).to_contain_text(documents(presets['names']))
     ui.wait_status(0, 1000)
 
 
-def test_presets_and_long_documents(ui):
+def test_presets_and_long_documents(ui, presets):
     ui.page.get_by_label('Dataset').select_option('states')
-    expect(ui.page.locator('#data-summary')).to_contain_text('50 documents')
+    expect(ui.page.locator('#data-summary')).to_contain_text(documents(presets['states']))
     ui.set('Block size', 8)
     expect(ui.page.locator('#data-truncated')).to_contain_text(re.compile(r'\d+ documents are longer than the block'))
     ui.wait_status(0, 1000)
@@ -372,23 +391,23 @@ def test_user_text_is_shown_as_text_never_as_html(ui):
     expect(ui.page.locator('#samples li')).to_have_count(8)
     assert ui.page.locator('img').count() == 0
     assert ui.page.locator('b', has_text='bold').count() == 0
+    assert ui.page.locator('script', has_text='alert(2)').count() == 0
     assert '<img src=y onerror=alert(3)>.txt' in ui.page.get_by_label('Dataset').locator('option:checked').inner_text()
-    ui.page.wait_for_timeout(300)
     assert ui.dialogs == []
 
 
-def test_changing_dataset_after_training_asks_first(ui):
+def test_changing_dataset_after_training_asks_first(ui, presets):
     ui.fresh(20)
     ui.step(2)
     ui.page.get_by_label('Dataset').select_option('cats')  # dismissed: nothing changes
     expect(ui.page.get_by_label('Dataset')).to_have_value('names')
     assert len(ui.dialogs) == 1 and 'cat names' in ui.dialogs[0][1].lower()
     ui.wait_status(2, 20)
-    expect(ui.page.locator('#data-summary')).to_contain_text('8,403 documents')
+    expect(ui.page.locator('#data-summary')).to_contain_text(documents(presets['names']))
     ui.answer_dialogs = True
     ui.page.get_by_label('Dataset').select_option('cats')
     ui.wait_status(0, 20)
-    expect(ui.page.locator('#data-summary')).to_contain_text('100 documents')
+    expect(ui.page.locator('#data-summary')).to_contain_text(documents(presets['cats']))
 
 
 # -- engines and samples -----------------------------------------------------------------------------------
@@ -399,7 +418,7 @@ def test_engine_switch_keeps_the_model_and_verify_reports_identical(ui, tmp_path
     assert engine.locator('option').all_inner_texts()[0].startswith('original')
     engine.select_option(index=1)
     assert engine.locator('option:checked').inner_text().startswith('efficient')
-    ui.page.wait_for_timeout(300)
+    assert len(ui.download_log(tmp_path).splitlines()) == 3  # read through the worker after the switch
     ui.wait_status(2, 20)
     ui.step()
     ui.button('Verify').click()
