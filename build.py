@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -226,6 +227,14 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 def make_server(directory=DIST, port=8000, host='127.0.0.1'):
     handler = functools.partial(Handler, directory=str(directory))
     return http.server.ThreadingHTTPServer((host, port), handler)
+
+
+def serve_in_background(directory=DIST):
+    """Serve a folder on a free localhost port from a daemon thread (tests, benchmarks): (server, its URL)."""
+    server = make_server(directory, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    return server, f'http://{host}:{port}/'
 
 
 def serve(port, directory=DIST):

@@ -11,7 +11,6 @@ import argparse
 import re
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -101,9 +100,7 @@ def main():
     parser.add_argument('--long-task-seconds', type=float, default=20.0)
     args = parser.parse_args()
     dist = build.build()
-    server = build.make_server(dist, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = 'http://127.0.0.1:%d/' % server.server_address[1]
+    server, url = build.serve_in_background(dist)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = launch(p)

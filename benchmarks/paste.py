@@ -8,7 +8,6 @@ Performance.getMetrics). The goal: the paste comparable to the upload, no main-t
 """
 import argparse
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -54,9 +53,7 @@ def main():
     lines = int(args.mb * 1e6 / 9)
     text = 'abcdefgh\n' * lines
     dist = build.build()
-    server = build.make_server(dist, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = 'http://127.0.0.1:%d/' % server.server_address[1]
+    server, url = build.serve_in_background(dist)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = launch(p)

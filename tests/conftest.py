@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,11 +47,8 @@ def dist_dir():
 @pytest.fixture(scope='session')
 def site_url(dist_dir):
     import build
-    server = build.make_server(dist_dir, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f'http://{host}:{port}/'
+    server, url = build.serve_in_background(dist_dir)
+    yield url
     server.shutdown()
     server.server_close()
 

@@ -6,7 +6,6 @@ comparison is exact. Where the reference is absent (no ../shared), the expected 
 golden files tests/golden/*.json written by tests/golden/make_golden.py from the very same reference runs.
 """
 import json
-import re
 
 import pytest
 

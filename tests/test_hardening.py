@@ -5,7 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from microgpt import parse_documents
-from test_page import LOAD_TIMEOUT, STEP_TIMEOUT, Page, ui  # noqa: F401 - the fixture
+from test_page import LOAD_TIMEOUT, STEP_TIMEOUT, ui  # noqa: F401 - the fixture
 
 KILL_WORKER = "document.querySelector('script[type=\"py\"][worker]').xworker.terminate()"
 

@@ -459,15 +459,11 @@ def test_generate_samples_without_changing_training(ui, tmp_path):
 
 def test_works_under_a_sub_path(dist_dir, browser, tmp_path):
     """A project page on a static host serves the site from /<name>/: every path must be relative."""
-    import threading
-
     import build
     (tmp_path / 'microgpt-web').symlink_to(dist_dir, target_is_directory=True)
-    server = build.make_server(tmp_path, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, url = build.serve_in_background(tmp_path)
     try:
-        host, port = server.server_address[:2]
-        ui = Page(browser, f'http://{host}:{port}/microgpt-web/')
+        ui = Page(browser, url + 'microgpt-web/')
         ui.fresh(20)
         ui.step()
         assert ui.errors == [] and ui.outside == []

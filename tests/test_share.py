@@ -4,7 +4,6 @@ import base64
 import re
 import shutil
 import subprocess
-import threading
 import zlib
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -129,14 +128,12 @@ def test_two_pages_from_one_link_download_identical_logs(browser, site_url, tmp_
 def test_links_work_under_a_sub_path(dist_dir, browser, tmp_path):
     import build
     (tmp_path / 'class').symlink_to(dist_dir, target_is_directory=True)
-    server = build.make_server(tmp_path, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, url = build.serve_in_background(tmp_path)
     try:
-        host, port = server.server_address[:2]
-        ui = LinkPage(browser, f'http://{host}:{port}/class/#{SMALL}&data=cats')
+        ui = LinkPage(browser, f'{url}class/#{SMALL}&data=cats')
         ui.wait_status(0, 20)
         expect(ui.dataset()).to_have_value('cats')
-        assert ui.link().startswith(f'http://{host}:{port}/class/#')
+        assert ui.link().startswith(f'{url}class/#')
         ui.step()
         assert ui.errors == [] and ui.outside == []
         ui.close()
