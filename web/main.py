@@ -8,6 +8,7 @@
 #   training.py       the training loop and its buttons, Verify
 #   datasets.py       presets, uploads, pasted text
 #   restart.py        a worker that is gone: the message and Restart
+#   keep.py           Save model, Load model, autosave and the offer to resume, Save chart
 # Importing a module registers its event handlers.
 import asyncio
 
@@ -15,6 +16,7 @@ from pyscript import document
 
 import client
 import datasets
+import keep
 import models
 import restart  # noqa: F401 - its button's handler, and what the page does when the worker is gone
 import training  # noqa: F401 - its buttons' handlers
@@ -40,6 +42,7 @@ async def start():
         # the preset first, then a file chosen while Python was loading (if any) replaces it
         await datasets.load_preset_locked(S.presets[0]['id'])
         await datasets.load_file_chosen_early_locked()
+        await keep.offer_resume_locked()  # before Train is enabled: a stored run is offered first
         S.ready = True
         ready_event.set()
         if S.model is None:
