@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -57,10 +58,24 @@ def train_to_end(ui, total):
     expect(ui.status).to_contain_text('done')
 
 
-def wait_stored(ui, predicate_js, timeout=STEP_TIMEOUT):
-    """Wait until the autosaved run's step (0: none) satisfies `step => ...`; returns that step."""
-    ui.page.wait_for_function(f"async () => ({predicate_js})(await ({STORED_STEP})())", timeout=timeout)
-    return ui.page.evaluate(STORED_STEP)
+def poll(page, script, arg=None, timeout=LOAD_TIMEOUT):
+    """Wait until an async page function (wait_for_function does not await promises) answers truthy."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(script, arg):
+        assert time.monotonic() < deadline, 'the page never answered true to ' + script
+        page.wait_for_timeout(100)
+
+
+def wait_stored(ui, predicate, timeout=STEP_TIMEOUT):
+    """Wait until the autosaved run's step (0: none), read from IndexedDB, satisfies predicate; returns it.
+    (wait_for_function does not await a promise: the storage is polled from here.)"""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        step = ui.page.evaluate(STORED_STEP)
+        if predicate(step):
+            return step
+        assert time.monotonic() < deadline, f'the stored step stayed {step}'
+        ui.page.wait_for_timeout(100)
 
 
 def run_cli_native(cwd, *args):
@@ -186,7 +201,7 @@ def test_a_run_interrupted_by_a_reload_resumes_and_logs_the_same_bytes(ui, dist_
                     '--log', 'whole.csv')
     ui.fresh(steps)
     ui.button('Train').click()
-    stored = wait_stored(ui, 'step => step > 0', timeout=120_000)  # autosaved while training
+    stored = wait_stored(ui, lambda step: step > 0, timeout=120_000)  # autosaved while training
     ui.page.reload()  # mid-training: what was trained after the autosave is lost, and trained again
     ui.wait_enabled('Train')
     offer = ui.page.get_by_role('group', name=re.compile('Resume the run'))
@@ -208,13 +223,13 @@ def test_a_hidden_tab_saves_the_run_and_start_fresh_forgets_it(ui):
     ui.fresh(20)
     ui.step(3)
     ui.page.evaluate(HIDE)
-    assert wait_stored(ui, 'step => step === 3') == 3
+    assert wait_stored(ui, lambda step: step == 3) == 3
     ui.page.reload()
     ui.wait_enabled('Train')
     expect(ui.page.get_by_role('group', name=re.compile('Resume the run'))).to_contain_text('from step 3 (')
     ui.button('Start fresh').click()
     expect(ui.button('Resume')).to_be_hidden()
-    assert wait_stored(ui, 'step => step === 0') == 0
+    assert wait_stored(ui, lambda step: step == 0) == 0
     ui.wait_status(0, 1000)  # the fresh model of the page's settings
     ui.page.reload()
     ui.wait_enabled('Train')
@@ -244,11 +259,11 @@ def test_refused_storage_gives_a_message_and_training_carries_on(browser, site_u
 def test_restart_after_a_gone_worker_restores_the_last_autosave(ui):
     ui.fresh(100000)
     ui.button('Train').click()
-    wait_stored(ui, 'step => step > 0', timeout=120_000)
+    wait_stored(ui, lambda step: step > 0, timeout=120_000)
     ui.button('Pause').click()
     expect(ui.status).to_contain_text('paused')
     paused = ui.step_numbers()[0]
-    wait_stored(ui, f'step => step === {paused}')  # Pause saves the run
+    wait_stored(ui, lambda step: step == paused)  # Pause saves the run
     ui.page.evaluate(KILL_WORKER)
     ui.button('Step').click()
     expect(ui.status).to_contain_text('The Python worker is gone', timeout=LOAD_TIMEOUT)
@@ -262,14 +277,14 @@ def test_restart_after_a_gone_worker_restores_the_last_autosave(ui):
 # -- offline, the manifest ---------------------------------------------------------------------------------
 def wait_offline_copy(page):
     """Until the service worker controls the page and its cache holds every file."""
-    page.wait_for_function("""async () => {
+    poll(page, """async () => {
         const reg = await navigator.serviceWorker.ready;
         if (!navigator.serviceWorker.controller || !reg.active) return false;
         const keys = await caches.keys();
         if (keys.length !== 1) return false;
         const cache = await caches.open(keys[0]);
         return (await cache.keys()).length > 50;
-    }""", timeout=LOAD_TIMEOUT)
+    }""")
 
 
 def test_after_one_visit_the_page_opens_and_trains_offline(ui):
@@ -299,12 +314,12 @@ def test_a_new_build_replaces_the_offline_copy(browser, dist_dir, tmp_path):
         p.page.reload()
         p.wait_enabled('Train')
         assert 'new-build-marker' in p.page.evaluate("fetch('./style.css').then(r => r.text())")
-        p.page.wait_for_function("""async old => {
+        poll(p.page, """async old => {
             const keys = await caches.keys();
             if (keys.length !== 1 || keys[0] === old) return false;
             const cached = await (await caches.open(keys[0])).match('./style.css');
             return cached && (await cached.text()).includes('new-build-marker');
-        }""", arg=old_cache, timeout=LOAD_TIMEOUT)
+        }""", old_cache)
         p.page.context.set_offline(True)
         p.page.reload()
         p.wait_enabled('Train')
