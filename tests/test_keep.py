@@ -250,7 +250,10 @@ def test_refused_storage_gives_a_message_and_training_carries_on(browser, site_u
         expect(p.alert).to_contain_text('storage refused (test)')
         expect(p.status).to_contain_text('training')
         p.wait_status(80, 80, timeout=300_000)
-        assert p.errors == []
+        # PyScript's core opens an IndexedDB store of its own at start-up and leaves the refusal uncaught
+        # (one page error with this message); the page's own use of storage reports nothing more
+        assert set(p.errors) <= {'storage refused (test)'} and len(p.errors) <= 1, p.errors
+        assert not p.button('Resume').is_visible()
     finally:
         p.close()
         context.close()
