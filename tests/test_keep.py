@@ -359,3 +359,28 @@ def test_save_chart_downloads_the_loss_chart_as_a_png(ui, tmp_path):
     assert [width, height] == canvas and width > 200
     assert info.value.suggested_filename.endswith('.png')
     assert ui.errors == []
+
+
+def service_worker_of(site):
+    text = (site / 'sw.js').read_text(encoding='utf-8')
+    cache = re.search(r'const CACHE = "([^"]+)";', text).group(1)
+    files = json.loads(re.search(r'const FILES = (\[.*\]);', text).group(1))
+    return cache, files
+
+
+def test_the_service_worker_caches_every_file_under_a_name_from_their_contents(dist_dir, tmp_path):
+    site = tmp_path / 'site'
+    shutil.copytree(dist_dir, site)
+    cache, files = service_worker_of(site)
+    on_disk = sorted('./' + p.relative_to(site).as_posix() for p in site.rglob('*') if p.is_file())
+    assert files == ['./'] + [f for f in on_disk if f != './sw.js']
+    assert {'./index.html', './manifest.webmanifest', './pyodide/pyodide.asm.wasm', './py/microgpt/state.py',
+            './data/names.txt', './keep.py'} <= set(files)
+    names = site / 'data' / 'names.txt'
+    original = names.read_bytes()
+    names.write_bytes(original + b'zed\n')
+    build.write_service_worker(site)
+    changed, _ = service_worker_of(site)
+    names.write_bytes(original)
+    build.write_service_worker(site)
+    assert changed != cache and service_worker_of(site)[0] == cache  # named by content, nothing else
