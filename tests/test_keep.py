@@ -193,6 +193,40 @@ def test_damaged_foreign_and_newer_files_are_refused_and_the_model_stays(ui, tmp
     assert ui.errors == []
 
 
+LONG_TASKS = """
+window.__longest = 0;
+new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
+}).observe({ type: "longtask", buffered: true });
+"""
+
+
+def test_the_largest_model_loads_without_freezing_the_page(ui, tmp_path):
+    """The largest model the settings admit at full width (n_embd 128, block 25: the step-work limit) on the
+    names: the file travels as a blob: URL to the worker, which parses it; the page's main thread stays free."""
+    from microgpt import Config, Trainer, read_documents, state
+    config = Config(n_embd=128, n_head=4, n_layer=1, block_size=25, num_steps=50).validate()
+    trainer = Trainer(config, read_documents(ROOT / 'dist' / 'data' / 'names.txt'))
+    state.save(trainer, tmp_path / 'large.json', log=[])
+    size = (tmp_path / 'large.json').stat().st_size
+    assert size > 4_000_000 and trainer.num_params > 200_000
+    ui.page.evaluate(LONG_TASKS)
+    ui.page.evaluate('window.__longest = 0')
+    load_model(ui, tmp_path / 'large.json')
+    ui.wait_status(0, 50, timeout=120_000)
+    expect(ui.alert).to_contain_text('Loaded large.json at step 0', timeout=120_000)  # after its samples
+    expect(ui.page.locator('#params')).to_have_text(f'{trainer.num_params:,}')
+    expect(ui.field('Embedding size')).to_have_value('128')
+    longest = ui.page.evaluate('window.__longest')
+    assert longest < 1000, f'the main thread was busy for {longest:.0f} ms at once'
+    with ui.page.expect_download() as info:  # and saved again, the same run
+        ui.button('Save model').click()
+    info.value.save_as(tmp_path / 'again.json')
+    again = json.loads((tmp_path / 'again.json').read_text(encoding='utf-8'))
+    assert again == json.loads((tmp_path / 'large.json').read_text(encoding='utf-8'))
+    assert ui.errors == []
+
+
 # -- autosave and resume ----------------------------------------------------------------------------------
 def test_a_run_interrupted_by_a_reload_resumes_and_logs_the_same_bytes(ui, dist_dir, tmp_path):
     steps = 150
