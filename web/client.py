@@ -59,7 +59,7 @@ async def answer(asked, split=False):
     """The answer of an ask() as Python data; anything that goes wrong becomes {'error': ...}.
 
     split: an answer in two parts (export_state, import_state): its first line is the answer, and the text
-    after it stays in JavaScript, as reply['parts'] for page.js's keepStore (keep.js)."""
+    after it stays in JavaScript, as reply['parts'] for keep.js's keepStore."""
     name, promise, deadline = asked
     if C.dead:
         return {'error': C.dead, 'dead': True}
