@@ -166,6 +166,27 @@ def test_the_page_and_the_cli_continue_each_others_files(ui, browser, site_url, 
     assert ui.errors == []
 
 
+def test_a_version_1_file_without_a_log_continues_in_the_page(ui, tmp_path):
+    """tests/golden/state_v1.json (the CLI's file from before the format moved, no log): the page continues it;
+    its log then starts after the saved steps, within 1e-9 of the native uninterrupted run's rows."""
+    from test_state import V1_CONFIG, V1_WORDS, uninterrupted_v1
+    golden = ROOT / 'tests' / 'golden' / 'state_v1.json'
+    assert 'log' not in json.loads(golden.read_text(encoding='utf-8'))
+    load_model(ui, golden)
+    ui.wait_status(10, V1_CONFIG.num_steps)
+    expect(ui.alert).to_contain_text('Loaded state_v1.json at step 10')
+    assert chart_points(ui) == 0  # no log, no points before step 11
+    train_to_end(ui, V1_CONFIG.num_steps)
+    rows = ui.download_log(tmp_path).splitlines()
+    _, results = uninterrupted_v1()
+    assert rows[0] == 'step,loss,learning_rate' and len(rows) == 21 and len(V1_WORDS) == 10
+    for row, result in zip(rows[1:], results[10:]):
+        step, loss, lr = row.split(',')
+        assert int(step) == result.step and float(lr) == result.learning_rate
+        assert float(loss) == pytest.approx(result.loss, rel=1e-9)
+    assert ui.errors == []
+
+
 def test_damaged_foreign_and_newer_files_are_refused_and_the_model_stays(ui, tmp_path):
     ui.fresh(20)
     ui.step(2)
