@@ -40,7 +40,8 @@ PYSCRIPT_DIST = '@pyscript/core/dist'  # every file but source maps
 MIME_TYPES = {'.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm',
               '.json': 'application/json', '.txt': 'text/plain; charset=utf-8', '.py': 'text/plain; charset=utf-8',
               '.css': 'text/css', '.html': 'text/html; charset=utf-8', '.zip': 'application/zip',
-              '.toml': 'text/plain; charset=utf-8'}
+              '.toml': 'text/plain; charset=utf-8', '.webmanifest': 'application/manifest+json',
+              '.svg': 'image/svg+xml'}
 
 
 # -- npm ------------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ def copy_web(dist, package_files):
         if not src.is_file() or '__pycache__' in src.parts:
             continue
         rel = src.relative_to(ROOT / 'web').as_posix()
-        if rel == 'index.html':
+        if rel in ('index.html', SERVICE_WORKER):
             continue
         copy_file(src, dist / rel)
         if rel.endswith('.py') and rel not in (MAIN_SCRIPT, WORKER_SCRIPT):
@@ -132,6 +133,20 @@ def copy_web(dist, package_files):
 
 
 MAIN_SCRIPT, WORKER_SCRIPT = 'main.py', 'worker.py'
+SERVICE_WORKER = 'sw.js'
+
+
+def write_service_worker(dist):
+    """dist/sw.js from web/sw.js: it caches every file of dist/ (and the folder's URL, the page), in a cache
+    named by a hash of their names and contents, so each build with any change is a new offline copy."""
+    files = sorted(p.relative_to(dist).as_posix() for p in dist.rglob('*') if p.is_file() and p.name != SERVICE_WORKER)
+    digest = hashlib.sha256()
+    for rel in files:
+        digest.update(rel.encode() + b'\0' + hashlib.sha256((dist / rel).read_bytes()).digest())
+    template = (ROOT / 'web' / SERVICE_WORKER).read_text(encoding='utf-8')
+    text = (template.replace('{{cache}}', 'microgpt-' + digest.hexdigest()[:16])
+            .replace('{{files}}', json.dumps(['./'] + ['./' + rel for rel in files])))
+    write_text(dist / SERVICE_WORKER, text)
 
 
 def html_attr(text):
@@ -207,7 +222,9 @@ def build(dist=DIST):
     copy_runtime(dist)
     copy_web(dist, copy_package(dist))
     write_datasets(dist)
+    WRITTEN.add(dist / SERVICE_WORKER)
     remove_stale(dist)
+    write_service_worker(dist)  # last: it lists and hashes every file of dist/
     return dist
 
 

@@ -32,7 +32,8 @@ def build_parser():
                    help='original: one Value per number (default); efficient: same math, whole vectors')
     p.add_argument('--save', metavar='PATH', help='write the state (JSON) after training')
     p.add_argument('--load', metavar='PATH', help='continue from a saved state (its settings and documents)')
-    p.add_argument('--log', metavar='PATH', help='write a CSV of every step: step,loss,learning_rate')
+    p.add_argument('--log', metavar='PATH', help='write a CSV of every step: step,loss,learning_rate '
+                                                      '(with --load, the whole run: the saved steps first)')
     return p
 
 
@@ -63,23 +64,28 @@ def run(args, out):
     if not trainer.step_count <= stop_at <= cfg.num_steps:
         raise MicrogptError(f'--stop-at must be between the steps done ({trainer.step_count}) '
                             f'and the total steps ({cfg.num_steps}), got {stop_at}')
+    # the whole run's log: a loaded state's rows (when it kept them), then this run's; None when unknown
+    rows = list(trainer.log) if trainer.log is not None else ([] if trainer.step_count == 0 else None)
     log = open(args.log, 'w', encoding='utf-8', newline='\n') if args.log else None
     try:
         out.write(f"num docs: {len(trainer.docs)}\n")
         out.write(f"vocab size: {trainer.vocab_size}\n")
         out.write(f"num params: {trainer.num_params}\n")
         if log:
-            log.write(LOG_HEADER + '\n')
+            log.write(LOG_HEADER + '\n' + ''.join(row + '\n' for row in rows or ()))
         while trainer.step_count < stop_at:
             result = trainer.step()
             out.write(f"step {result.step:4d} / {cfg.num_steps:4d} | loss {result.loss:.4f}\n")
+            row = format_log_row(result)
+            if rows is not None:
+                rows.append(row)
             if log:
-                log.write(format_log_row(result) + '\n')
+                log.write(row + '\n')
     finally:
         if log:
             log.close()
     if args.save:
-        state.save(trainer, args.save)
+        state.save(trainer, args.save, log=rows)
     out.write("\n--- inference (new, hallucinated names) ---\n")
     for i, sample in enumerate(trainer.sample(args.samples, cfg.temperature)):
         out.write(f"sample {i+1:2d}: {sample}\n")

@@ -13,6 +13,10 @@ Version 1, a JSON object:
   adam_m    Adam's first moments, one float per parameter (the weights flattened row after row)
   adam_v    Adam's second moments, likewise
   rng       the run's random generator: [version, its 625 internal numbers, gauss_next]
+  log       optional: the training log so far, one CSV row per step done (format_log_row's text, the rows
+            `--log` writes under its header), so a continued run's log is the whole run's. A file without it
+            (written before it existed, or by a run that did not keep the log) loads with trainer.log None.
+            Readers of version 1 that predate it ignore it, so it needs no new version.
 
 Anything else (another format, another version, a damaged or inconsistent file) raises StateError with
 a message that says what is wrong.
@@ -29,11 +33,11 @@ FORMAT = 'microgpt-state'
 VERSION = 1
 
 
-def to_json(trainer):
-    """The whole run as plain JSON-able data."""
+def to_json(trainer, log=None):
+    """The whole run as plain JSON-able data; with `log` (one row per step done) the training log too."""
     version, internal, gauss_next = trainer.rng.getstate()
     m, v = trainer.engine.adam_state()
-    return {
+    data = {
         'format': FORMAT,
         'version': VERSION,
         'engine': trainer.engine.name,
@@ -46,6 +50,9 @@ def to_json(trainer):
         'adam_v': v,
         'rng': [version, list(internal), gauss_next],
     }
+    if log is not None:
+        data['log'] = list(log)
+    return data
 
 
 def from_json(data, engine=None):
@@ -53,8 +60,12 @@ def from_json(data, engine=None):
     from .trainer import ENGINE_NAMES, Trainer, engine_class
     if not isinstance(data, dict) or data.get('format') != FORMAT:
         raise StateError(f'not a microgpt state (no "format": "{FORMAT}")')
-    if data.get('version') != VERSION:
-        raise StateError(f'unsupported state version {data.get("version")!r} (expected {VERSION})')
+    file_version = data.get('version')
+    if isinstance(file_version, int) and not isinstance(file_version, bool) and file_version > VERSION:
+        raise StateError(f'unsupported state version {file_version}: the file is from a newer microgpt '
+                         f'(this one reads version {VERSION})')
+    if file_version != VERSION:
+        raise StateError(f'unsupported state version {file_version!r} (expected {VERSION})')
     try:
         config = Config.from_dict(data['config'])
         docs = [str(d) for d in data['docs']]
@@ -75,6 +86,7 @@ def from_json(data, engine=None):
         version, internal, gauss_next = data['rng']
         rng = random.Random()
         rng.setstate((version, tuple(internal), gauss_next))
+        log = _log(data.get('log'), step)
     except StateError:
         raise
     except ConfigError as e:
@@ -86,7 +98,24 @@ def from_json(data, engine=None):
         raise StateError(f'unknown engine {saved_engine!r} in state (known: {", ".join(ENGINE_NAMES)})')
     model = engine_class(engine or saved_engine)(config, weights)
     model.load_adam_state(m, v)
-    return Trainer.resume(config, docs, tokenizer, rng, model, step)
+    trainer = Trainer.resume(config, docs, tokenizer, rng, model, step)
+    trainer.log = log
+    return trainer
+
+
+def _log(log, step):
+    """The saved log's rows, checked: one 'step,loss,learning_rate' row per step done, in order."""
+    if log is None:
+        return None
+    if not isinstance(log, list) or len(log) != step:
+        raise StateError(f'the log should have one row per step done ({step}), '
+                         f'has {len(log) if isinstance(log, list) else repr(log)}')
+    for i, row in enumerate(log, 1):
+        parts = row.split(',') if isinstance(row, str) else ()
+        if len(parts) != 3 or parts[0] != str(i):
+            raise StateError(f'log row {i} is damaged: {row!r}')
+        float(parts[1]), float(parts[2])  # ValueError: damaged
+    return list(log)
 
 
 def _weights(weights, shapes):
@@ -108,9 +137,9 @@ def _number(x):
     return float(x)
 
 
-def dumps(trainer):
+def dumps(trainer, log=None):
     """The state as JSON text."""
-    return json.dumps(to_json(trainer))
+    return json.dumps(to_json(trainer, log))
 
 
 def loads(text, engine=None, source='the state'):
@@ -122,10 +151,10 @@ def loads(text, engine=None, source='the state'):
     return from_json(data, engine)
 
 
-def save(trainer, path):
+def save(trainer, path, log=None):
     """Write the state to a file (UTF-8 JSON)."""
     with open(path, 'w', encoding='utf-8') as f:
-        f.write(dumps(trainer))
+        f.write(dumps(trainer, log))
 
 
 def load(path, engine=None):

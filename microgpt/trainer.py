@@ -75,6 +75,7 @@ class Trainer:
         self.engine = engine
         self.step_count = step
         self.num_params = count_params(config, tokenizer.vocab_size)
+        self.log = None  # a loaded state's log rows (state.py), when it had them
 
     # -- what the CLI and the page show ------------------------------------------------
     @property

@@ -141,8 +141,9 @@ def test_load_continues_a_saved_run_exactly(words_file, tmp_path):
     flags = ['--input', words_file('common'), *R.cli_flags(dict(SAVE_CONFIG, num_steps=20))]
     first_half = R.run_cli(*flags, '--stop-at', 10, '--samples', 0, '--save', half)
     assert first_half.returncode == 0, first_half.stderr
-    assert json.loads(half.read_text(encoding='utf-8')) == json.loads(json.dumps(
-        api_run(docs, 20, stop_at=10).export_state()))
+    half_data = json.loads(half.read_text(encoding='utf-8'))
+    assert len(half_data.pop('log')) == 10  # the log so far (state.py)
+    assert half_data == json.loads(json.dumps(api_run(docs, 20, stop_at=10).export_state()))
     whole = R.start_cli(*flags, '--save', tmp_path / 'whole.json')
     continued = R.start_cli('--load', half, '--save', tmp_path / 'continued.json')
     whole_out, continued_out = finish_cli(whole), finish_cli(continued)
@@ -151,6 +152,7 @@ def test_load_continues_a_saved_run_exactly(words_file, tmp_path):
     assert sample_lines(continued_out) == sample_lines(whole_out)
     saved = json.loads((tmp_path / 'whole.json').read_text(encoding='utf-8'))
     assert json.loads((tmp_path / 'continued.json').read_text(encoding='utf-8')) == saved
+    assert [int(row.split(',')[0]) for row in saved.pop('log')] == list(range(1, 21))
     assert saved == json.loads(json.dumps(api_run(docs, 20).export_state()))
     assert saved['step'] == 20
 
@@ -172,7 +174,8 @@ def test_save_then_load_with_more_steps(words_file, tmp_path):
     assert step_lines(second.stdout) == [f'step {r.step:4d} / {20:4d} | loss {r.loss:.4f}' for r in results]
     assert sample_lines(second.stdout) == ''.join(f'sample {i + 1:2d}: {s}\n' for i, s in enumerate(trainer.sample(20)))
     rows = (tmp_path / 'log.csv').read_text(encoding='utf-8').splitlines()
-    assert rows[0] == 'step,loss,learning_rate' and rows[1:] == [f'{r.step},{r.loss!r},{r.learning_rate!r}' for r in results]
+    assert rows[0] == 'step,loss,learning_rate'  # the whole run: the saved steps' rows first
+    assert rows[1:] == [f'{r.step},{r.loss!r},{r.learning_rate!r}' for r in first_results + results]
     # the first run's own samples came from the same random state the second run continued from
     assert sample_lines(first.stdout) == ''.join(f'sample {i + 1:2d}: {s}\n'
                                                  for i, s in enumerate(api_run(docs, 10).sample(20)))

@@ -115,3 +115,49 @@ def test_damaged_golden_file():
     for bad, words in damaged:
         with pytest.raises(StateError, match=words):
             state.from_json(json.loads(json.dumps(bad)))
+
+
+# -- the optional log (issue 11) ------------------------------------------------------------------------------
+def test_the_log_travels_with_the_state_and_is_checked():
+    t = Trainer(V1_CONFIG, V1_WORDS)
+    rows = [format_log_row(t.step()) for _ in range(4)]
+    assert 'log' not in state.to_json(t)  # only when given: export_state() is unchanged
+    data = json.loads(state.dumps(t, log=rows))
+    assert data['log'] == rows and data['version'] == 1
+    assert state.from_json(data).log == rows
+    assert state.from_json(state.to_json(t)).log is None  # a file without one (version 1 as first written)
+    assert state.load(GOLDEN_V1).log is None
+    damaged = [
+        (rows[:3], 'one row per step done'),
+        ('rows', 'one row per step done'),
+        (rows[:3] + ['5,1.0,0.01'], 'log row 4 is damaged'),
+        (rows[:3] + [4], 'log row 4 is damaged'),
+        (rows[:3] + ['4,x,0.01'], 'damaged state'),
+    ]
+    for log, words in damaged:
+        with pytest.raises(StateError, match=words):
+            state.from_json({**data, 'log': log})
+
+
+def test_a_newer_version_is_named_as_such():
+    data = json.loads(GOLDEN_V1.read_text(encoding='utf-8'))
+    with pytest.raises(StateError, match='version 3: the file is from a newer microgpt'):
+        state.from_json({**data, 'version': 3})
+    with pytest.raises(StateError, match="unsupported state version '1'"):
+        state.from_json({**data, 'version': '1'})
+
+
+def test_the_cli_keeps_the_log_in_the_state_and_writes_the_whole_run(tmp_path):
+    words = tmp_path / 'words.txt'
+    words.write_text('\n'.join(V1_WORDS) + '\n', encoding='utf-8')
+    flags = ['--n-embd', 2, '--n-head', 1, '--block-size', 8, '--steps', 30, '--samples', 0]
+    assert R.run_cli('--input', words, *flags, '--log', tmp_path / 'whole.csv').returncode == 0
+    first = R.run_cli('--input', words, *flags, '--stop-at', 12, '--save', tmp_path / 's.json')
+    assert first.returncode == 0, first.stderr
+    second = R.run_cli('--load', tmp_path / 's.json', '--samples', 0, '--log', tmp_path / 'continued.csv',
+                       '--save', tmp_path / 'end.json')
+    assert second.returncode == 0, second.stderr
+    whole = (tmp_path / 'whole.csv').read_bytes()
+    assert (tmp_path / 'continued.csv').read_bytes() == whole
+    end = json.loads((tmp_path / 'end.json').read_text(encoding='utf-8'))
+    assert (LOG_HEADER + '\n' + ''.join(r + '\n' for r in end['log'])).encode() == whole

@@ -55,15 +55,23 @@ def ask(name, *args, work_ms=0):
         return name, e, deadline
 
 
-async def answer(asked):
-    """The answer of an ask() as Python data; anything that goes wrong becomes {'error': ...}."""
+async def answer(asked, split=False):
+    """The answer of an ask() as Python data; anything that goes wrong becomes {'error': ...}.
+
+    split: an answer in two parts (export_state, import_state): its first line is the answer, and the text
+    after it stays in JavaScript, as reply['parts'] for keep.js's keepStore."""
     name, promise, deadline = asked
     if C.dead:
         return {'error': C.dead, 'dead': True}
+    parts = None
     try:
         if isinstance(promise, Exception):
             raise promise
-        text = await promise
+        if split:
+            parts = await window.keepStore.split(promise)
+            text = parts.head
+        else:
+            text = await promise
     except Exception as e:  # noqa: BLE001
         if 'no answer' in str(e):
             C.lost('the Python worker stopped answering (%s gave no answer within %d s)' % (name, deadline // 1000))
@@ -78,6 +86,8 @@ async def answer(asked):
         return {'error': 'the worker gave an unexpected answer to %s' % name}
     if 'step_ms' in reply:
         C.step_ms = reply['step_ms']
+    if parts is not None and 'error' not in reply:
+        reply['parts'] = parts
     return reply
 
 
@@ -136,3 +146,16 @@ def log_csv():
 
 def check_link(settings):
     return call('check_link', json.dumps(settings))
+
+
+def ask_export_state():
+    """export_state() started, not awaited (an autosave while training); answer(..., split=True) it."""
+    return ask('export_state', work_ms=4 * C.step_ms)
+
+
+def export_state():
+    return answer(ask_export_state(), split=True)
+
+
+def import_state(url, source):
+    return answer(ask('import_state', url, source, work_ms=30000), split=True)  # up to the largest model's file

@@ -125,7 +125,8 @@ async def restage_locked():
         finally:
             js.URL.revokeObjectURL(url)
     else:
-        preset = [p for p in S.presets if p['id'] == S.dataset_choice][0]
+        # (a loaded or resumed run's documents live only in its state: without it, the first preset)
+        preset = ([p for p in S.presets if p['id'] == S.dataset_choice] or S.presets)[0]
         info = await client.stage_url(S.base + preset['file'], preset['label'])
     return 'error' not in info and 'error' not in await client.adopt()
 

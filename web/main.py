@@ -10,6 +10,7 @@
 #   restart.py        a worker that is gone: the message and Restart
 #   share.py          the state in the URL fragment: a link opens the same run (share_data.py: its dataset,
 #                     share_panel.py: the Share panel that builds one)
+#   keep.py           Save model, Load model, autosave and the offer to resume, Save chart
 # Importing a module registers its event handlers.
 import asyncio
 
@@ -17,6 +18,7 @@ from pyscript import document
 
 import client
 import datasets
+import keep
 import models
 import restart  # noqa: F401 - its button's handler, and what the page does when the worker is gone
 import share
@@ -45,6 +47,7 @@ async def start():
         # was loading (if any) replaces the dataset
         await share.open_link_locked()
         await datasets.load_file_chosen_early_locked()
+        await keep.offer_resume_locked()  # before Train is enabled: a stored run is offered first
         S.ready = True
         ready_event.set()
         if S.model is None:

@@ -63,6 +63,7 @@
       maxStep = Math.max(1, total);
       if (plot) plot.redraw(true, false);
     },
+    size() { return steps.length; },  // the points drawn (tests/test_keep.py: the chart came back)
     // losses of steps first, first+1, ... as a JSON array (redrawn at the next animation frame)
     append(first, lossesJson) {
       const values = JSON.parse(lossesJson);

@@ -2,6 +2,7 @@
 # fresh worker with the same dataset and settings (MicroPython).
 import client
 import datasets
+import keep
 import models
 from session import S, lock
 from status import update_buttons, update_status
@@ -35,8 +36,13 @@ async def on_restart(event):
             return
         S.worker_lost = ''
         alert.clear('dead')
+        restore = keep.saved_is_current()  # the gone model's last autosave is stored
         S.model = None
         info = await client.init(S.base)
+        if 'error' not in info and restore and await keep.restore_locked():
+            alert.show('A fresh Python worker is ready, with the run restored from its last autosave (%s).' % (
+                plural(S.model['step'], 'step')), 'info')
+            return
         if 'error' in info or not await datasets.restage_locked():
             worker_lost('a fresh worker could not load the dataset (%s)' % info.get('error', 'see above'))
             return

@@ -13,7 +13,7 @@ def update_buttons():
     el('step').disabled = not can_step
     el('pause').disabled = not S.running
     el('reset').disabled = not (ready and (valid or S.errors_model_only))  # a new model may take them
-    for id_ in ('generate', 'download', 'verify', 'use-paste'):
+    for id_ in ('generate', 'download', 'verify', 'use-paste', 'save-model', 'save-chart'):
         el(id_).disabled = not ready or (m is None and id_ != 'use-paste')
 
 

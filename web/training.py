@@ -19,6 +19,8 @@ TRAIN_BUDGET_MS = 100  # how long one train() call may run in the worker
 SAMPLE_EVERY_MS = 4000  # refresh the samples this often while training
 SAMPLES = 8
 VERIFY_STEPS = 3
+after_steps = []  # called after the page shows steps trained (keep.py: autosave)
+after_stop = []  # called when the training loop stops (keep.py: the run is saved on Pause)
 
 
 def take_steps(r):
@@ -32,6 +34,8 @@ def take_steps(r):
     S.model.update({k: r[k] for k in ('step', 'num_steps', 'done')})
     mark_step(now(), r['step'])
     update_status()
+    for hook in after_steps:
+        hook()
 
 
 async def refresh_samples_locked():
@@ -83,6 +87,8 @@ async def training_loop():
         S.marks = []
         update_status()
         update_buttons()
+        for hook in after_stop:
+            hook()
 
 
 @on('click', '#train')

@@ -26,8 +26,15 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 | log_csv()                  |                                        | csv (`python -m microgpt --log`'s bytes)  |
 | check_link(settings_json)  | [[setting, text]] in the link's order  | settings {name: text} that apply together,|
 |                            |                                        | ignored [[name, why]] (the rest)          |
+| export_state()             |                                        | HEAD line, then the whole run as          |
+|                            |                                        | microgpt/state.py's JSON, log included    |
+| import_state(url, source)  | a blob: URL of a saved state (a file   | MODEL + dataset: DATASET + last_loss,     |
+|                            | or the autosaved run); its dataset name| then a line: the losses of the log (JSON) |
 
 DATASET = {source, documents, vocab_size, examples}
+HEAD = {gen, step, num_steps, engine, config, source}: export_state's and import_state's answers are two
+  parts, a one-line JSON header and a large text after the first newline, which page.js keeps out of the
+  page's MicroPython (a Blob, or the chart's points); an error is one line, the error keys.
 MODEL = {gen (bumped by every new model), step, num_steps, done, engine, config,
          step_ms (a step's time: measured, or a bound before the first step; the page's deadlines use it)}
 """
@@ -36,6 +43,7 @@ import random
 import time
 
 import microgpt as mg
+from microgpt import state as saved_state
 from microgpt.config import KEEPS_MODEL, SETTINGS
 from pyodide.http import pyfetch
 from pyscript import sync
@@ -55,6 +63,7 @@ class Session:
         self.log = []  # CSV rows, format_log_row's strings, for the current model
         self.preview_rng = None  # samples come from this, never from the trainer's own generator
         self.step_ms = 0.0  # the slowest batch's time per step, for the page's deadlines (0: not measured)
+        self.log_complete = True  # False for a model loaded from a state without its log: S.log starts later
 
 
 S = Session()
@@ -163,9 +172,14 @@ def reset(settings_json, engine):
         trainer = mg.Trainer(config, S.docs, engine=str(engine))
     except mg.MicrogptError as e:
         return _error(e)
-    S.trainer, S.gen, S.log, S.step_ms = trainer, S.gen + 1, [], 0.0
-    S.preview_rng = random.Random(config.seed + 1)
+    _install(trainer, [])
     return _json(_model_info())
+
+
+def _install(trainer, log):
+    S.trainer, S.gen, S.log, S.step_ms = trainer, S.gen + 1, log, 0.0
+    S.log_complete = len(log) == trainer.step_count
+    S.preview_rng = random.Random(trainer.config.seed + 1)
 
 
 def train(max_steps, budget_ms):
@@ -266,7 +280,41 @@ def check_link(settings_json):
     return _json({'settings': {name: repr(value) for name, value in values.items()}, 'ignored': ignored})
 
 
+def export_state():
+    """HEAD, a newline, then the run in microgpt/state.py's format with its log (when the whole log is known)."""
+    t = S.trainer
+    if t is None:
+        return _json({'error': 'there is no model to save'})
+    head = dict(_model_info(), source=S.source)
+    return _json(head) + '\n' + saved_state.dumps(t, log=S.log if S.log_complete else None)
+
+
+async def import_state(url, source):
+    """A saved state (a blob: URL) becomes the current model and dataset; a file that cannot be loaded is an
+    error naming the problem, and nothing changes."""
+    response = await pyfetch(url)
+    if not response.ok:
+        return _json({'error': f'{source} could not be read (HTTP {response.status})'})
+    raw = await response.bytes()
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError:
+        return _json({'error': f'{source}: not a JSON state (not UTF-8 text)'})
+    try:
+        trainer = saved_state.loads(text, source=source)
+    except mg.MicrogptError as e:
+        return _error(e)
+    except RecursionError:
+        return _json({'error': f'{source}: not a JSON state (nested too deeply)'})
+    S.docs, S.source, S.staged = trainer.docs, source, None
+    _install(trainer, list(trainer.log or []))
+    losses = [float(row.split(',')[1]) for row in S.log]
+    head = dict(_model_info(), source=source, dataset=_dataset_info(S.docs, source),
+                last_loss=losses[-1] if losses else None, first_logged=trainer.step_count - len(losses) + 1)
+    return _json(head) + '\n' + json.dumps(losses)
+
+
 PROTOCOL = (init, stage_url, adopt, describe, reset, train, set_num_steps, set_engine, sample,
-            verify, log_csv, check_link)
+            verify, log_csv, check_link, export_state, import_state)
 for _f in PROTOCOL:
     setattr(sync, _f.__name__, _f)
