@@ -5,7 +5,8 @@
 For the default config and for n_embd 32, n_layer 2, on the same data: ms/step of the reference program
 (run as it is, in a subprocess), of the package's original engine and of its efficient engine, with the
 ratios; and the cyclic garbage collector's share of an original-engine step.
-The data defaults to ../shared/data/names.txt (the reference's dataset; not part of this repo).
+The data defaults to the built site's names preset (dist/data/names.txt); the README's figures use the
+reference's own names.txt (--data). The reference program is timed when MICROGPT_REFERENCE names it.
 """
 import argparse
 import gc
@@ -27,8 +28,7 @@ CONFIGS = {'default': {}, 'n_embd 32, n_layer 2': {'n_embd': 32, 'n_layer': 2}}
 
 def reference_path():
     env = os.environ.get('MICROGPT_REFERENCE')
-    path = Path(env) if env else ROOT.parent / 'shared' / 'reference' / 'microgpt_reference.py'
-    return path if path.exists() else None
+    return Path(env) if env and Path(env).exists() else None
 
 
 def reference_ms_per_step(ref, data, settings, steps):
@@ -82,7 +82,8 @@ def gc_share(docs, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--data', default=str(ROOT.parent / 'shared' / 'data' / 'names.txt'))
+    parser.add_argument('--data', default=str(ROOT / 'dist' / 'data' / 'names.txt'),
+                        help="a word list (default: the built site's names preset)")
     parser.add_argument('--steps', type=int, default=50, help='steps timed for the reference and original engine')
     parser.add_argument('--efficient-steps', type=int, default=500)
     args = parser.parse_args()
