@@ -94,16 +94,21 @@ async def load_preset_locked(preset_id):
     return False
 
 
+async def stage_blob(blob, name):
+    """The worker's DATASET answer for a Blob (a file, a paste, a link's list), read through a blob: URL."""
+    url = js.URL.createObjectURL(blob)
+    try:
+        return await client.stage_url(url, name)
+    finally:
+        js.URL.revokeObjectURL(url)
+
+
 async def load_blob_locked(blob, name, label):
     """An uploaded file or pasted text (a Blob): its size checked here, its bytes read by the worker."""
     if blob.size > MAX_UPLOAD:  # refused before reading a byte
         alert.show('%s is %.1f MB; the limit is 10 MB. The current dataset is kept.' % (name, blob.size / 1e6))
         return False
-    url = js.URL.createObjectURL(blob)
-    try:
-        info = await client.stage_url(url, name)
-    finally:
-        js.URL.revokeObjectURL(url)
+    info = await stage_blob(blob, name)
     if 'error' in info:
         alert.show(info['error'] + '. The current dataset is kept.')
         return False
@@ -118,12 +123,7 @@ async def load_file_locked(file):
 async def restage_locked():
     """The current dataset again, in a fresh worker. True when it is back."""
     if S.dataset_blob is not None:
-        blob, name = S.dataset_blob
-        url = js.URL.createObjectURL(blob)
-        try:
-            info = await client.stage_url(url, name)
-        finally:
-            js.URL.revokeObjectURL(url)
+        info = await stage_blob(*S.dataset_blob)
     else:
         # (a loaded or resumed run's documents live only in its state: without it, the first preset)
         preset = ([p for p in S.presets if p['id'] == S.dataset_choice] or S.presets)[0]

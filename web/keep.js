@@ -107,16 +107,7 @@
     },
   };
 
-  function saveBlob(filename, blob) {
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = filename;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  }
+  const saveBlob = (filename, blob) => window.saveBlob(filename, blob);  // page.js
 
   // the loss chart (uPlot draws axes, grid and lines on one canvas) on white, as a PNG file
   window.saveChart = (filename) => new Promise((resolve) => {

@@ -134,9 +134,9 @@
     },
   };
 
-  // Save text as a file: the browser's download of a Blob (no request leaves the page).
-  window.saveText = (filename, text, type) => {
-    const url = URL.createObjectURL(new Blob([text], { type: type || "text/plain" }));
+  // Save a Blob, or text, as a file: the browser's download (no request leaves the page).
+  window.saveBlob = (filename, blob) => {
+    const url = URL.createObjectURL(blob);
     const a = document.createElement("a");
     a.href = url;
     a.download = filename;
@@ -145,4 +145,5 @@
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   };
+  window.saveText = (filename, text, type) => window.saveBlob(filename, new Blob([text], { type: type || "text/plain" }));
 })();

@@ -4,10 +4,8 @@
 # link (`data=z:` + base64url of deflate-raw, at most MAX_PACKED characters); a word list at an https: address
 # (`data=url:https://...`, fetched only when the user asks or opens such a link). A dataset that fails to load
 # leaves the current dataset and model as they were. The fetching and packing are in share.js.
-import js
 from pyscript import document, window
 
-import client
 import datasets
 from datasets import MAX_UPLOAD
 from session import S, lock, wait_ready
@@ -62,11 +60,7 @@ def short(text, limit=120):
 
 async def stage_locked(blob, name, choice, label, part):
     """A dataset as a Blob, staged by the worker and adopted; '' or why not."""
-    url = js.URL.createObjectURL(blob)
-    try:
-        info = await client.stage_url(url, name)
-    finally:
-        js.URL.revokeObjectURL(url)
+    info = await datasets.stage_blob(blob, name)
     if 'error' in info:
         return info['error']
     if not await datasets.adopt_staged_locked(info, choice, label, blob):
