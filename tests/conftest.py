@@ -53,6 +53,17 @@ def site_url(dist_dir):
     server.server_close()
 
 
+@pytest.fixture
+def sub_path_url(dist_dir, tmp_path):
+    """The site served from /microgpt-web/, as a project page on a static host serves it."""
+    import build
+    (tmp_path / 'microgpt-web').symlink_to(dist_dir, target_is_directory=True)
+    server, url = build.serve_in_background(tmp_path)
+    yield url + 'microgpt-web/'
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture(scope='session')
 def playwright_instance():
     from playwright.sync_api import sync_playwright

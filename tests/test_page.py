@@ -457,17 +457,10 @@ def test_generate_samples_without_changing_training(ui, tmp_path):
     assert ui.step_numbers() == (8, 20)
 
 
-def test_works_under_a_sub_path(dist_dir, browser, tmp_path):
+def test_works_under_a_sub_path(browser, sub_path_url):
     """A project page on a static host serves the site from /<name>/: every path must be relative."""
-    import build
-    (tmp_path / 'microgpt-web').symlink_to(dist_dir, target_is_directory=True)
-    server, url = build.serve_in_background(tmp_path)
-    try:
-        ui = Page(browser, url + 'microgpt-web/')
-        ui.fresh(20)
-        ui.step()
-        assert ui.errors == [] and ui.outside == []
-        ui.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    ui = Page(browser, sub_path_url)
+    ui.fresh(20)
+    ui.step()
+    assert ui.errors == [] and ui.outside == []
+    ui.close()

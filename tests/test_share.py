@@ -125,21 +125,14 @@ def test_two_pages_from_one_link_download_identical_logs(browser, site_url, tmp_
     context.close()
 
 
-def test_links_work_under_a_sub_path(dist_dir, browser, tmp_path):
-    import build
-    (tmp_path / 'class').symlink_to(dist_dir, target_is_directory=True)
-    server, url = build.serve_in_background(tmp_path)
-    try:
-        ui = LinkPage(browser, f'{url}class/#{SMALL}&data=cats')
-        ui.wait_status(0, 20)
-        expect(ui.dataset()).to_have_value('cats')
-        assert ui.link().startswith(f'{url}class/#')
-        ui.step()
-        assert ui.errors == [] and ui.outside == []
-        ui.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_links_work_under_a_sub_path(browser, sub_path_url):
+    ui = LinkPage(browser, f'{sub_path_url}#{SMALL}&data=cats')
+    ui.wait_status(0, 20)
+    expect(ui.dataset()).to_have_value('cats')
+    assert ui.link().startswith(f'{sub_path_url}#')
+    ui.step()
+    assert ui.errors == [] and ui.outside == []
+    ui.close()
 
 
 # -- bad links -----------------------------------------------------------------------------------------------------
