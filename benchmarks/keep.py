@@ -86,6 +86,18 @@ def steps_per_second(page, url, seconds):
     return (s1 - s0) / (t1 - t0), stored
 
 
+def repeat_visits(context, page, url, count, what):
+    """Close the page and visit again, `count` times, in the same context; the seconds to ready of each."""
+    times = []
+    for _ in range(count):
+        page.close()
+        page = context.new_page()
+        times.append(visit(page, url))
+        print(f'{what}: ready in {times[-1]:.2f} s', flush=True)
+    page.close()
+    return times
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--seconds', type=float, default=30.0, help='training time of each run')
@@ -114,13 +126,7 @@ def main():
         print(f'first visit: ready in {first:.2f} s', flush=True)
         while not page.evaluate(OFFLINE_COPY):
             time.sleep(0.1)
-        repeats = []
-        for _ in range(args.visits):
-            page.close()
-            page = context.new_page()
-            repeats.append(visit(page, url))
-            print(f'repeat visit: ready in {repeats[-1]:.2f} s', flush=True)
-        page.close()
+        repeats = repeat_visits(context, page, url, args.visits, 'repeat visit')
         context.set_offline(True)
         page = context.new_page()
         offline = visit(page, url)
@@ -129,12 +135,7 @@ def main():
         context = browser.new_context(service_workers='block')
         page = context.new_page()
         visit(page, url)
-        plain = []
-        for _ in range(args.visits):
-            page.close()
-            page = context.new_page()
-            plain.append(visit(page, url))
-            print(f'repeat visit, service workers blocked: ready in {plain[-1]:.2f} s', flush=True)
+        plain = repeat_visits(context, page, url, args.visits, 'repeat visit, service workers blocked')
         context.close()
         # -- autosave's cost
         rates = {'with autosave': [], 'without': []}
