@@ -44,7 +44,7 @@ import time
 
 import microgpt as mg
 from microgpt import state as saved_state
-from microgpt.config import KEEPS_MODEL, SETTINGS
+from microgpt.config import KEEPS_MODEL, SETTINGS, step_values
 from pyodide.http import pyfetch
 from pyscript import sync
 
@@ -92,11 +92,9 @@ def _model_info():
 
 
 def _step_ms_bound(t):
-    """A generous bound on a step's time before one is measured: 5 microseconds a multiply-add (the original
-    engine in a page takes about 3), over every position of a full block."""
-    c = t.config
-    per_position = c.n_layer * (12 * c.n_embd * c.n_embd + 2 * c.block_size * c.n_embd) + t.vocab_size * c.n_embd
-    return c.block_size * per_position * 0.005
+    """A generous bound on a step's time before one is measured: 2.5 microseconds for each Value a full block's
+    step of the original engine builds (config.step_values; the page takes about 1.2)."""
+    return step_values(t.config, t.vocab_size) * 0.0025
 
 
 def _dataset_info(docs, source):
