@@ -160,6 +160,12 @@ def settings_form():
     from microgpt.config import SETTINGS
 
     def field(s):
+        if s.kind is bool:  # a check box, its label after it
+            checked = ' checked' if s.default else ''
+            return (f'<div class="field check"><input type="checkbox" id="{s.name}" data-setting '
+                    f'data-label="{s.label}" aria-describedby="err-{s.name}"{checked}>'
+                    f'<label for="{s.name}">{s.label}</label><code>{s.name}</code>\n'
+                    f'  <span class="field-error" id="err-{s.name}"></span></div>')
         # a text field: the worker reads exactly what was typed (a number field turns "1e400" or "NaN" into "")
         mode = ' inputmode="numeric"' if s.kind is int else ''
         return (f'<div class="field"><label for="{s.name}">{s.label}</label>\n'

@@ -159,3 +159,11 @@ def export_state():
 
 def import_state(url, source):
     return answer(ask('import_state', url, source, work_ms=30000), split=True)  # up to the largest model's file
+
+
+def next_token(prefix, temperature_text):
+    return call('next_token', prefix, temperature_text, work_ms=2 * C.step_ms)
+
+
+def attention(word):
+    return call('attention', word, work_ms=2 * C.step_ms)

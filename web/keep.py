@@ -18,7 +18,7 @@ from status import update_buttons, update_status
 from ui import alert, el, now, on, plural, set_text
 
 AUTOSAVE_MS = 5000  # while training, the run is stored this often (and on Pause, and when the tab is hidden)
-MODEL_KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms')
+MODEL_KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'vocab_size', 'source', 'validation')
 SUMMARY = ('n_layer', 'n_embd', 'n_head', 'block_size', 'num_steps', 'learning_rate', 'seed')
 
 
@@ -90,7 +90,7 @@ async def import_locked(url, source, label):
     S.running = False
     config = r['config']
     for name in settings_form.NAMES:
-        el(name).value = str(config[name])
+        settings_form.write_value(name, config[name])
     datasets.show_dataset(r['dataset'])
     datasets.set_custom_option(label)
     S.dataset_choice, S.dataset_blob = 'custom', None

@@ -11,6 +11,10 @@
 #   share.py          the state in the URL fragment: a link opens the same run (share_data.py: its dataset,
 #                     share_panel.py: the Share panel that builds one)
 #   keep.py           Save model, Load model, autosave and the offer to resume, Save chart
+#   overlay.py        the previous run's curve on the chart after a new model, and the validation line's legend
+#   views.py          what the views share: asked between training batches, refreshed while training
+#   next_token.py     the next-character probabilities after a Prefix (views.js draws the bars)
+#   attention.py      attention heatmaps of a word (views.js draws them)
 # Importing a module registers its event handlers.
 import asyncio
 
@@ -18,8 +22,10 @@ from pyscript import document
 
 import client
 import datasets
+import attention  # noqa: F401 - the Attention view's handlers
 import keep
 import models
+import next_token  # noqa: F401 - the Next character view's handlers
 import restart  # noqa: F401 - its button's handler, and what the page does when the worker is gone
 import share
 import share_panel  # noqa: F401 - the Share panel's handlers

@@ -13,7 +13,7 @@ import client
 import datasets
 import share_data
 from session import S, lock
-from settings_form import NAMES
+from settings_form import CHECKBOXES, NAMES, default_value, read_value, write_value
 from ui import alert, el, on, set_text
 
 ENGINES = ('original', 'efficient')
@@ -113,7 +113,7 @@ async def open_link_locked():
             ignored.append('the settings could not be checked (%s)' % r['error'])
         else:
             for name, text in r['settings'].items():
-                el(name).value = text
+                write_value(name, text)
             ignored.extend('%s: %s' % (shown(name), why) for name, why in r['ignored'])
     if engine is not None:
         el('engine').value = engine
@@ -144,6 +144,7 @@ def apply_lock_and_hide():
     for name in L.lock:
         if name in NAMES:
             el(name).readOnly = True
+            el(name).disabled = name in CHECKBOXES  # a check box has no read-only state
             el(name).title = 'Fixed by the link'
         elif name == 'engine':
             el('engine').disabled = True
@@ -174,9 +175,8 @@ async def state_pairs():
     dataset, the engine; and why the dataset cannot travel in a link ('' when it can)."""
     pairs = []
     for name in NAMES:
-        field = el(name)
-        text = str(field.value).strip()
-        if name not in S.errors and not same_number(text, str(field.defaultValue)):
+        text = read_value(name).strip()
+        if name not in S.errors and not same_number(text, default_value(name)):
             pairs.append([name, text])
     data, why = await share_data.current_part()
     if data:

@@ -74,8 +74,17 @@ def show_samples(samples, temperature, step):
     ol.textContent = ''
     for text in samples:
         li = document.createElement('li')
-        li.textContent = li.title = text if text else '(empty)'  # title: the whole sample, cut when long
-        if not text:
+        li.title = text if text else '(empty)'  # the whole sample, cut when long
+        if text:  # a button: clicking it shows the sample's attention (attention.py)
+            b = document.createElement('button')
+            b.type = 'button'
+            b.className = 'sample'
+            b.textContent = text
+            b.setAttribute('data-sample', text)
+            b.setAttribute('aria-label', 'attention of ' + text)
+            li.appendChild(b)
+        else:
+            li.textContent = '(empty)'
             li.className = 'empty'
         ol.appendChild(li)
     set_text('samples-note', 'After %s, at temperature %s:' % (plural(step, 'step'), temperature))

@@ -30,13 +30,22 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 |                            |                                        | microgpt/state.py's JSON, log included    |
 | import_state(url, source)  | a blob: URL of a saved state (a file   | MODEL + dataset: DATASET + last_loss,     |
 |                            | or the autosaved run); its dataset name| then a line: the losses of the log (JSON) |
+| next_token(prefix, temp)   | the text typed, the temperature typed  | gen, step, prefix, temperature, ms,       |
+|                            |                                        | probs [[character or 'end', p]]           |
+| attention(word)            | a word                                 | gen, step, word, tokens (each position's  |
+|                            |                                        | input: 'BOS', then characters), ms,       |
+|                            |                                        | maps[layer][head][t][s], truncated        |
 
 DATASET = {source, documents, vocab_size, examples}
 HEAD = {gen, step, num_steps, engine, config, source}: export_state's and import_state's answers are two
   parts, a one-line JSON header and a large text after the first newline, which page.js keeps out of the
   page's MicroPython (a Blob, or the chart's points); an error is one line, the error keys.
 MODEL = {gen (bumped by every new model), step, num_steps, done, engine, config,
-         step_ms (a step's time: measured, or a bound before the first step; the page's deadlines use it)}
+         step_ms (a step's time: measured, or a bound before the first step; the page's deadlines use it),
+         vocab_size, source (the dataset's name), validation (null, or {every, sample, held_out}: the split)}
+train's answer also has `validation`: [[step, loss or null]], the validation losses due in that batch (a batch
+  ends where one is due; null: not finite). next_token and attention are forward only: they use no random
+  generator and change nothing; `ms` is their time in the worker.
 """
 import json
 import random
@@ -45,6 +54,7 @@ import time
 import microgpt as mg
 from microgpt import state as saved_state
 from microgpt.config import KEEPS_MODEL, SETTINGS, step_values
+from microgpt.trainer import VALIDATION_EVERY, VALIDATION_SAMPLE, split_documents
 from pyodide.http import pyfetch
 from pyscript import sync
 
@@ -64,6 +74,7 @@ class Session:
         self.preview_rng = None  # samples come from this, never from the trainer's own generator
         self.step_ms = 0.0  # the slowest batch's time per step, for the page's deadlines (0: not measured)
         self.log_complete = True  # False for a model loaded from a state without its log: S.log starts later
+        self.validated = -1  # the step of the last validation loss computed (-1: none yet)
 
 
 S = Session()
@@ -88,7 +99,9 @@ def _config(settings_json):
 def _model_info():
     t = S.trainer
     return {'gen': S.gen, 'step': t.step_count, 'num_steps': t.config.num_steps, 'done': t.done,
-            'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': S.step_ms or _step_ms_bound(t)}
+            'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': S.step_ms or _step_ms_bound(t),
+            'vocab_size': t.vocab_size, 'source': S.source, 'validation': {'every': VALIDATION_EVERY, 'sample': min(
+                VALIDATION_SAMPLE, len(t.held_out)), 'held_out': len(t.held_out)} if t.held_out else None}
 
 
 def _step_ms_bound(t):
@@ -157,6 +170,10 @@ def describe(settings_json):
                 t.check_num_steps(config.num_steps)  # not below the steps this model has trained
             except mg.ConfigError as e:
                 return _error(e, model_only=True)
+    try:
+        split_documents(config, S.docs)  # enough documents to hold some out
+    except mg.ConfigError as e:
+        return _error(e)
     vocab_size = len(set(''.join(S.docs))) + 1
     truncated = sum(1 for d in S.docs if len(d) + 1 > config.block_size)
     return _json({'num_params': mg.count_params(config, vocab_size), 'truncated': truncated,
@@ -178,6 +195,7 @@ def _install(trainer, log):
     S.trainer, S.gen, S.log, S.step_ms = trainer, S.gen + 1, log, 0.0
     S.log_complete = len(log) == trainer.step_count
     S.preview_rng = random.Random(trainer.config.seed + 1)
+    S.validated = -1
 
 
 def train(max_steps, budget_ms):
@@ -186,15 +204,32 @@ def train(max_steps, budget_ms):
     the batch before it are trained, logged and answered as usual."""
     start = time.perf_counter()
     error = None
+    t = S.trainer
+    validation = _validate()  # step 0's, or a loaded run's first
+    max_steps = int(max_steps)
+    if t.held_out:  # the batch ends where the next validation loss is due (the steps are the same either way)
+        max_steps = min(max_steps, VALIDATION_EVERY - t.step_count % VALIDATION_EVERY)
     try:
-        results = S.trainer.train(int(max_steps), budget_ms / 1000)
+        results = t.train(max_steps, budget_ms / 1000)
     except mg.TrainingError as e:  # the model stays at the last completed step
         results, error = e.results, e
     if results:
         S.step_ms = max(S.step_ms, (time.perf_counter() - start) * 1000 / len(results))
     S.log.extend(mg.format_log_row(result) for result in results)
-    info = dict(_model_info(), losses=[result.loss for result in results])
+    validation += _validate()
+    info = dict(_model_info(), losses=[result.loss for result in results], validation=validation)
     return _json(info) if error is None else _error(error, **info)
+
+
+def _validate():
+    """[[step, validation loss]] if one is due now and not yet computed, else []. Forward only: the training
+    run is not affected."""
+    t = S.trainer
+    if not t.validation_due() or S.validated == t.step_count:
+        return []
+    S.validated = t.step_count
+    loss = t.validation_loss()
+    return [[t.step_count, loss if loss < float('inf') else None]]
 
 
 def set_num_steps(num_steps):
@@ -312,7 +347,37 @@ async def import_state(url, source):
     return _json(head) + '\n' + json.dumps(losses)
 
 
+def next_token(prefix, temperature_text):
+    """The model's probability for every next character after a prefix, at a temperature (forward only)."""
+    start = time.perf_counter()
+    t = S.trainer
+    try:
+        temperature = SETTING['temperature'].parse(temperature_text)
+        probs = t.next_token_probs(str(prefix), temperature)
+    except mg.MicrogptError as e:
+        return _error(e)
+    labels = list(t.tokenizer.uchars) + ['end']  # BOS, last, ends the word
+    return _json({'gen': S.gen, 'step': t.step_count, 'prefix': str(prefix), 'temperature': temperature,
+                  'probs': [[label, p] for label, p in zip(labels, probs)],
+                  'ms': (time.perf_counter() - start) * 1000})
+
+
+def attention(word):
+    """Every attention weight of the current model over a word (its first block_size positions)."""
+    start = time.perf_counter()
+    t = S.trainer
+    word = str(word)
+    try:
+        maps = t.attention_maps(word)
+    except mg.MicrogptError as e:
+        return _error(e)
+    n = len(maps[0][0])
+    return _json({'gen': S.gen, 'step': t.step_count, 'word': word, 'tokens': ['BOS'] + list(word)[:n - 1],
+                  'maps': [[[[round(w, 4) for w in row] for row in head] for head in layer] for layer in maps],
+                  'truncated': len(word) + 1 > n, 'ms': (time.perf_counter() - start) * 1000})
+
+
 PROTOCOL = (init, stage_url, adopt, describe, reset, train, set_num_steps, set_engine, sample,
-            verify, log_csv, check_link, export_state, import_state)
+            verify, log_csv, check_link, export_state, import_state, next_token, attention)
 for _f in PROTOCOL:
     setattr(sync, _f.__name__, _f)
