@@ -51,7 +51,7 @@ class View:
         """After steps shown: ask again if shown and due (or the model is a new one)."""
         if not self.shown or self.busy or S.model is None:
             return
-        if self.gen != S.model['gen'] or not S.running or now() - self.last > REFRESH_MS:
+        if self.gen != S.model['gen'] or not S.running or S.model['done'] or now() - self.last > REFRESH_MS:
             asyncio.create_task(self.refresh())
 
 
