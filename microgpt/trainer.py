@@ -31,9 +31,9 @@ ENGINE_NAMES = ('original', 'efficient')
 
 # Validation (config.validation): the last tenth of the shuffled documents is held out, never trained on. Every
 # VALIDATION_EVERY steps the validation loss is the average loss of the first VALIDATION_SAMPLE of them, forward
-# only. Measured by benchmarks/validation.py (names, default model): an evaluation costs about 20 steps' time
-# on the original engine (a forward pass without the backward and Adam) and 7 on the efficient engine, so every
-# 100 steps it adds under 20% and 7%.
+# only. Measured by benchmarks/validation.py (names, default model): an evaluation costs about 7 steps' time on
+# the original engine (a forward pass costs about a third of a step there) and 4 to 5 on the efficient engine,
+# so every 100 steps it adds 4 to 7% to training; 40 documents every 100 steps would add 12 to 30%.
 HOLD_OUT = 10  # one document in HOLD_OUT
 VALIDATION_EVERY = 100
 VALIDATION_SAMPLE = 20
