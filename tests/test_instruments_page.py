@@ -81,7 +81,8 @@ def test_the_validation_loss_is_drawn_next_to_the_training_loss(ui, names, tmp_p
     assert legend(ui) == ['loss', 'smoothed',
                           f'validation loss ({VALIDATION_SAMPLE} held-out documents, every {VALIDATION_EVERY} steps)',
                           f'guessing uniformly: ln {vocab} = {math.log(vocab):.2f}']
-    assert 'guessing uniformly' in ui.page.locator('#chart').get_attribute('aria-label')
+    assert 'the validation loss (orange points) and the loss of guessing uniformly (dashed)' in \
+        ui.page.get_by_role('img', name='Loss chart').get_attribute('aria-label')
     log = ui.download_log(tmp_path).splitlines()
     assert log[0] == 'step,loss,learning_rate' and len(log) == 251  # the log's format does not change
     assert ui.errors == []
@@ -227,7 +228,7 @@ def test_the_previous_run_stays_as_an_overlay_until_cleared(ui):
     clear = ui.button('Clear overlay')
     expect(clear).to_be_visible()
     assert legend(ui) == ['loss', 'smoothed', 'previous run: n_embd 16 -> 32']
-    assert 'previous run: n_embd 16 -> 32' in ui.page.locator('#chart').get_attribute('aria-label')
+    assert "the previous run's moving average" in ui.page.get_by_role('img', name='Loss chart').get_attribute('aria-label')
     ui.set('Seed', 7)  # no steps on the n_embd 32 model: the overlay stays, labelled against the newest model
     ui.page.wait_for_function('() => lossChart.legend().join().includes("seed 42 -> 7")', timeout=STEP_TIMEOUT)
     assert legend(ui) == ['loss', 'smoothed', 'previous run: n_embd 16 -> 32, seed 42 -> 7']

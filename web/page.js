@@ -50,10 +50,12 @@
     return out;
   }
 
+  // the chart's text alternative; the legend says the rest (a label naming settings here would also match
+  // their fields' names: the dataset, the engine, the seed...)
   function describe() {
     const lines = ["the loss of every training step (faint) and its moving average (bold)"];
-    if (validation) lines.push(validation, "a dashed line at the loss of guessing uniformly");
-    if (previous) lines.push("a faint line: " + previousLabel);
+    if (validation) lines.push("the validation loss (orange points) and the loss of guessing uniformly (dashed)");
+    if (previous) lines.push("the previous run's moving average (faint red; what differed is in the legend)");
     return "Loss chart: " + lines.join("; ");
   }
 
