@@ -12,13 +12,20 @@ from contextlib import contextmanager
 from .config import check_size
 from .data import Tokenizer
 from .engine import NonFiniteLoss
+from .edits import CodeError
 from .errors import ConfigError, MicrogptError, TrainingError
 from .model import OriginalEngine, count_params, init_weights
 
 StepResult = namedtuple('StepResult', 'step loss learning_rate')
 
 
-def engine_class(name):
+def engine_class(name, code=None):
+    """The engine of this name; with edited code (edits.py), its OriginalEngine, the only one it can change."""
+    if code is not None:
+        if name != 'original':
+            raise ConfigError('engine', 'edited code runs on the original engine only (the efficient engine '
+                                        'cannot follow edits)')
+        return code.model.OriginalEngine
     if name == 'original':
         return OriginalEngine
     if name == 'efficient':
@@ -67,9 +74,10 @@ def gc_paused():
 class Trainer:
     """Build from a Config and a list of documents; call step() until done, sample() any time."""
 
-    def __init__(self, config, docs, engine='original'):
+    def __init__(self, config, docs, engine='original', code=None):
+        """code: an edits.EditedCode to build the model with (its init_weights and OriginalEngine), or None."""
         config.validate()
-        cls = engine_class(engine)
+        cls = engine_class(engine, code)
         if not docs:
             raise MicrogptError('no documents to train on')
         rng = random.Random(config.seed)
@@ -77,19 +85,23 @@ class Trainer:
         rng.shuffle(docs)  # the same order as the gist's random.shuffle(docs) after random.seed(seed)
         split_documents(config, docs)  # enough documents to hold some out? (before the slow initialisation)
         tokenizer = Tokenizer.from_documents(docs)  # every document's characters, held out or not
-        weights = init_weights(config, tokenizer.vocab_size, rng)
-        self._start(config, docs, tokenizer, rng, cls(config, weights), 0)
+        if code is None:
+            engine = cls(config, init_weights(config, tokenizer.vocab_size, rng))
+        else:
+            weights = code.run(code.model.init_weights, config, tokenizer.vocab_size, rng)
+            engine = code.run(cls, config, weights)
+        self._start(config, docs, tokenizer, rng, engine, 0, code)
 
     @classmethod
-    def resume(cls, config, docs, tokenizer, rng, engine, step):
+    def resume(cls, config, docs, tokenizer, rng, engine, step, code=None):
         """A run from its parts, as state.from_json rebuilds one: docs in training order (already shuffled,
         the held-out ones last), the run's random generator, an engine holding the weights and Adam state, the
-        steps done."""
+        steps done, and the edited code the engine came from (or None)."""
         trainer = cls.__new__(cls)
-        trainer._start(config, list(docs), tokenizer, rng, engine, step)
+        trainer._start(config, list(docs), tokenizer, rng, engine, step, code)
         return trainer
 
-    def _start(self, config, docs, tokenizer, rng, engine, step):
+    def _start(self, config, docs, tokenizer, rng, engine, step, code=None):
         self.config = config
         check_size(config, tokenizer.vocab_size)  # validate() assumed MAX_VOCAB tokens at most
         self.docs, self.held_out = split_documents(config, docs)  # step() trains on docs only
@@ -97,7 +109,10 @@ class Trainer:
         self.rng = rng  # the run's own generator: shuffling, initialisation, then sampling
         self.engine = engine
         self.step_count = step
+        self.code = code  # edited code (edits.EditedCode) or None: the shipped files
         self.num_params = count_params(config, tokenizer.vocab_size)
+        if code is not None:  # an edit may add or change weights
+            self.num_params = sum(len(row) for mat in code.run(engine.weights).values() for row in mat)
         self.log = None  # a loaded state's log rows (state.py), when it had them
 
     # -- what the CLI and the page show ------------------------------------------------
@@ -130,6 +145,10 @@ class Trainer:
         tokens = self.tokenizer.encode(doc)
         lr_t = self.learning_rate_at(step)
         with gc_paused():
+            if self.code is not None:
+                loss = self._edited_step(tokens, step, lr_t)
+                self.step_count = step + 1
+                return StepResult(self.step_count, loss, lr_t)
             try:
                 loss = self.engine.train_step(tokens, step, lr_t)
             except NonFiniteLoss as e:
@@ -143,6 +162,23 @@ class Trainer:
                                               f'lower the learning rate') from e
         self.step_count = step + 1
         return StepResult(self.step_count, loss, lr_t)
+
+    def _edited_step(self, tokens, step, lr_t):
+        """A step of edited code. Anything it raises, or a loss that is not a finite float, is a CodeError,
+        and the model goes back to where the step began (the edit may have changed weights before failing)."""
+        code, engine = self.code, self.engine
+        weights, (m, v) = code.run(engine.weights), code.run(engine.adam_state)
+        try:
+            loss = code.run(engine.train_step, tokens, step, lr_t, step=step + 1)
+            if isinstance(loss, bool) or not isinstance(loss, float) or not math.isfinite(loss):
+                file, line = code.where(type(engine).train_step)
+                what = 'not a finite number' if isinstance(loss, float) else f'a {type(loss).__name__}, not a float'
+                raise CodeError(file, line, f'train_step returned {_short(loss)}: {what}', step + 1)
+        except CodeError:
+            self.engine = code.run(type(engine), self.config, weights)
+            code.run(self.engine.load_adam_state, m, v)
+            raise
+        return loss
 
     def train(self, max_steps, seconds=None):
         """Up to max_steps steps, fewer if training completes or once `seconds` have passed (at least one
@@ -181,7 +217,7 @@ class Trainer:
         """A document's average loss under the current model, with no update: for validation. (A model that
         gives the document's next character a probability of 0 raises ValueError, as math.log(0) does.)"""
         with gc_paused():
-            return self.engine.loss(self.tokenizer.encode(doc))
+            return self._run(self.engine.loss, self.tokenizer.encode(doc))
 
     def validation_due(self):
         """True when the run holds documents out and has reached a step where its validation loss is due
@@ -194,6 +230,8 @@ class Trainer:
         sample = self.held_out[:VALIDATION_SAMPLE]
         try:
             return sum(self.loss(doc) for doc in sample) / len(sample)
+        except MicrogptError:  # edited code that failed (a CodeError): say where
+            raise
         except ValueError:  # math.log(0)
             return math.inf
 
@@ -207,10 +245,10 @@ class Trainer:
         if len(tokens) > limit:
             raise MicrogptError(f'the prefix has {len(prefix)} characters; with block size {limit} the model '
                                 f'predicts after at most {limit - 1}')
-        keys, values = self.engine.new_cache()
+        keys, values = self._run(self.engine.new_cache)
         with gc_paused():
             for pos_id, token_id in enumerate(tokens):
-                probs = self.engine.next_token_probs(token_id, pos_id, keys, values, temperature)
+                probs = self._run(self.engine.next_token_probs, token_id, pos_id, keys, values, temperature)
         return probs
 
     def _encode(self, text):
@@ -225,7 +263,11 @@ class Trainer:
     def attention_maps(self, doc):
         """Every attention weight of a forward pass over a document: maps[layer][head][t][s] (engine.py)."""
         with gc_paused():
-            return self.engine.attention_maps(self._encode(doc))
+            return self._run(self.engine.attention_maps, self._encode(doc))
+
+    def _run(self, function, *args):
+        """function(*args); with edited code, what it raises is a CodeError saying where."""
+        return function(*args) if self.code is None else self.code.run(function, *args)
 
     # -- inference -----------------------------------------------------------------------
     def sample(self, count, temperature=None, rng=None):
@@ -237,12 +279,12 @@ class Trainer:
         samples = []
         with gc_paused():
             for _ in range(count):
-                keys, values = engine.new_cache()
+                keys, values = self._run(engine.new_cache)
                 token_id = tok.BOS
                 sample = []
                 for pos_id in range(block_size):
-                    probs = engine.next_token_probs(token_id, pos_id, keys, values, temperature)
-                    token_id = rng.choices(range(tok.vocab_size), weights=probs)[0]
+                    probs = self._run(engine.next_token_probs, token_id, pos_id, keys, values, temperature)
+                    token_id = self._run(rng.choices, range(tok.vocab_size), probs)[0]
                     if token_id == tok.BOS:
                         break
                     sample.append(tok.uchars[token_id])
@@ -260,6 +302,11 @@ class Trainer:
         """Rebuild a run from export_state()'s data (state.from_json); any engine can continue any engine's state."""
         from . import state
         return state.from_json(data, engine)
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + '…'
 
 
 def format_log_row(result):

@@ -263,3 +263,25 @@ def test_attention_maps_of_a_word_the_page_shows():
     assert [len(row) for row in trainer.attention_maps('bartholomew')[0][1]] == list(range(1, 9))  # block 8
     with pytest.raises(MicrogptError, match="'Z' is not in the vocabulary"):
         trainer.attention_maps('Zed')
+
+
+# -- with edited code (edits.py): the instruments use the edited engine, and its failures say where -----------------
+def test_the_instruments_follow_edited_code():
+    from microgpt.edits import CodeError, edited, original_sources
+    sources = original_sources()
+    sources['microgpt/model.py'] = sources['microgpt/model.py'].replace(
+        'x = [xi.relu() for xi in x]', 'x = [xi.relu() ** 2 for xi in x]')
+    plain, mine = Trainer(small(validation=True), DOCS), Trainer(small(validation=True), DOCS,
+                                                                 code=edited(sources))
+    plain.train(5), mine.train(5)
+    assert mine.held_out == plain.held_out
+    assert mine.validation_loss() != plain.validation_loss()  # the edit changes the model's answers
+    assert mine.next_token_probs('am') != plain.next_token_probs('am')
+    assert mine.attention_maps('amelia') != plain.attention_maps('amelia')
+    broken = original_sources()
+    broken['microgpt/model.py'] = broken['microgpt/model.py'].replace(
+        '        return self._forward(tokens).data', '        return self._forward(tokens).data / undefined_name')
+    trainer = Trainer(small(validation=True), DOCS, code=edited(broken))
+    with pytest.raises(CodeError) as e:
+        trainer.validation_loss()  # not taken for a loss of inf
+    assert e.value.file == 'microgpt/model.py' and 'undefined_name' in e.value.message

@@ -203,20 +203,24 @@ def train(max_steps, budget_ms):
     A step that fails (TrainingError: the loss is not finite...) adds its message as 'error'; the steps of
     the batch before it are trained, logged and answered as usual."""
     start = time.perf_counter()
-    error = None
+    error, results, validation = None, [], []
     t = S.trainer
-    validation = _validate()  # step 0's, or a loaded run's first
     max_steps = int(max_steps)
     if t.held_out:  # the batch ends where the next validation loss is due (the steps are the same either way)
         max_steps = min(max_steps, VALIDATION_EVERY - t.step_count % VALIDATION_EVERY)
     try:
+        validation += _validate()  # step 0's, or a loaded run's first
         results = t.train(max_steps, budget_ms / 1000)
-    except mg.TrainingError as e:  # the model stays at the last completed step
-        results, error = e.results, e
+    except mg.TrainingError as e:  # the model stays at the last completed step (edited code may fail anywhere)
+        results, error = getattr(e, 'results', results), e
     if results:
         S.step_ms = max(S.step_ms, (time.perf_counter() - start) * 1000 / len(results))
     S.log.extend(mg.format_log_row(result) for result in results)
-    validation += _validate()
+    if error is None:
+        try:
+            validation += _validate()
+        except mg.TrainingError as e:
+            error = e
     info = dict(_model_info(), losses=[result.loss for result in results], validation=validation)
     return _json(info) if error is None else _error(error, **info)
 
