@@ -170,4 +170,5 @@ window.codeEditor = {
   },
   marked() { return E.mark ? JSON.stringify(E.mark) : ""; },
   onChange(callback) { E.listeners.push(callback); },
+  blob(text) { return new Blob([text], { type: "application/json" }); },  // for share.js's pack
 };

@@ -11,12 +11,14 @@
 #   share.py          the state in the URL fragment: a link opens the same run (share_data.py: its dataset,
 #                     share_panel.py: the Share panel that builds one)
 #   keep.py           Save model, Load model, autosave and the offer to resume, Save chart
+#   code_panel.py     the Code panel: the engine's files in an editor, Train with my code, Stop
 # Importing a module registers its event handlers.
 import asyncio
 
 from pyscript import document
 
 import client
+import code_panel
 import datasets
 import keep
 import models
@@ -43,6 +45,7 @@ async def start():
             alert.show('Python could not start: ' + info['error'])
             return
         datasets.show_presets(info['presets'])
+        await code_panel.load_files_locked()
         # the link's settings, engine and dataset (else the first preset), then a file chosen while Python
         # was loading (if any) replaces the dataset
         await share.open_link_locked()

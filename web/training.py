@@ -21,6 +21,7 @@ SAMPLES = 8
 VERIFY_STEPS = 3
 after_steps = []  # called after the page shows steps trained (keep.py: autosave)
 after_stop = []  # called when the training loop stops (keep.py: the run is saved on Pause)
+after_error = []  # called with a failed train() or sample() answer (code_panel.py: an error in edited code)
 
 
 def take_steps(r):
@@ -41,6 +42,8 @@ def take_steps(r):
 async def refresh_samples_locked():
     r = await client.sample(SAMPLES, el('temperature').value)
     if 'error' in r:
+        for hook in after_error:
+            hook(r)
         if r.get('field') == 'temperature':
             show_error(r)
         else:
@@ -71,6 +74,8 @@ async def training_loop():
                         if 'losses' in r:
                             take_steps(r)
                         alert.show(r['error'])
+                        for hook in after_error:
+                            hook(r)
                         S.running = False
                         break
                     if S.running and not r['done'] and lock.waiting == 0:
@@ -132,6 +137,8 @@ async def on_step(event):
         r = await client.train(1, 0)
         if 'error' in r:
             alert.show(r['error'])
+            for hook in after_error:
+                hook(r)
             return
         S.elapsed += (now() - t) / 1000
         S.marks = []

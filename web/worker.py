@@ -6,7 +6,8 @@ files beside this script (the `files` of its config, which build.py writes), so 
 
 Every answer is one JSON string: the keys below, or, when the call fails, the error keys
 {error: the engine's message, field: the setting it concerns or null, fields: every setting it concerns,
- rule: the message without the setting's name, model_only: true when only the current model objects}.
+ rule: the message without the setting's name, model_only: true when only the current model objects,
+ code_error: {file, line, message, step} when edited code failed (microgpt/edits.py's CodeError), else null}.
 
 | call                       | arguments                              | answer keys                               |
 |----------------------------|----------------------------------------|-------------------------------------------|
@@ -36,13 +37,16 @@ HEAD = {gen, step, num_steps, engine, config, source}: export_state's and import
   parts, a one-line JSON header and a large text after the first newline, which page.js keeps out of the
   page's MicroPython (a Blob, or the chart's points); an error is one line, the error keys.
 MODEL = {gen (bumped by every new model), step, num_steps, done, engine, config,
-         step_ms (a step's time: measured, or a bound before the first step; the page's deadlines use it)}
+         step_ms (a step's time: measured, or a bound before the first step; the page's deadlines use it),
+         code (the files the model runs edited, [] for the shipped code)}
 """
+import difflib
 import json
 import random
 import time
 
 import microgpt as mg
+from microgpt import edits
 from microgpt import state as saved_state
 from microgpt.config import KEEPS_MODEL, SETTINGS, step_values
 from pyodide.http import pyfetch
@@ -75,8 +79,10 @@ def _json(obj):
 
 def _error(exc, **more):
     """The engine's message (str of a MicrogptError); for a ConfigError also the setting(s) and the rule."""
+    code = ({'file': exc.file, 'line': exc.line, 'message': exc.message, 'step': exc.step}
+            if isinstance(exc, edits.CodeError) else None)
     return _json({'error': str(exc), 'field': getattr(exc, 'field', None), 'fields': list(getattr(exc, 'fields', ())),
-                  'rule': getattr(exc, 'rule', None), **more})
+                  'rule': getattr(exc, 'rule', None), 'code_error': code, **more})
 
 
 def _config(settings_json):
@@ -88,7 +94,13 @@ def _config(settings_json):
 def _model_info():
     t = S.trainer
     return {'gen': S.gen, 'step': t.step_count, 'num_steps': t.config.num_steps, 'done': t.done,
-            'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': S.step_ms or _step_ms_bound(t)}
+            'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': S.step_ms or _step_ms_bound(t),
+            'code': _code_of(t).changed if _code_of(t) else []}
+
+
+def _code_of(trainer):
+    """The edited code a model runs (an edits.EditedCode), None for the shipped code."""
+    return getattr(trainer, 'code', None)
 
 
 def _step_ms_bound(t):
@@ -312,7 +324,46 @@ async def import_state(url, source):
     return _json(head) + '\n' + json.dumps(losses)
 
 
+# -- edited code: the Code panel ----------------------------------------------------------------------------
+def code_files():
+    """The engine's files as shipped (what the original engine runs), and the current model's edited files."""
+    originals = edits.original_sources()
+    code = _code_of(S.trainer)
+    paths = sorted(edits.EDITABLE, key=lambda path: path != 'microgpt/model.py')  # gpt() first
+    return _json({'files': [{'path': path, 'text': originals[path]} for path in paths],
+                  'edited': {path: code.sources[path] for path in code.changed} if code else {}})
+
+
+def code_check(sources_json):
+    """Which files differ from the shipped ones, and how (a unified diff): whether or not they compile."""
+    sources, originals = json.loads(sources_json), edits.original_sources()
+    changed = [path for path in edits.EDITABLE if sources.get(path, originals[path]) != originals[path]]
+    diff = ''.join(''.join(difflib.unified_diff(originals[path].splitlines(True), _ends(sources[path]).splitlines(True),
+                                                'a/' + path, 'b/' + path)) for path in changed)
+    return _json({'changed': changed, 'diff': diff})
+
+
+def _ends(text):
+    """A text whose last line ends with a newline (else the diff's last line runs into the next file's)."""
+    return text if not text or text.endswith('\n') else text + '\n'
+
+
+def code_train(settings_json, sources_json):
+    """A new model on the current dataset that runs the edited code, and its first step. Until both succeed
+    nothing changes: a file that does not compile, or a first step that fails, is an error with code."""
+    start = time.perf_counter()
+    try:
+        config = _config(settings_json)
+        trainer = mg.Trainer(config, S.docs, engine='original', code=edits.edited(json.loads(sources_json)))
+        first = trainer.step()
+    except mg.MicrogptError as e:
+        return _error(e)
+    _install(trainer, [mg.format_log_row(first)])
+    S.step_ms = (time.perf_counter() - start) * 1000
+    return _json(dict(_model_info(), losses=[first.loss]))
+
+
 PROTOCOL = (init, stage_url, adopt, describe, reset, train, set_num_steps, set_engine, sample,
-            verify, log_csv, check_link, export_state, import_state)
+            verify, log_csv, check_link, export_state, import_state, code_files, code_check, code_train)
 for _f in PROTOCOL:
     setattr(sync, _f.__name__, _f)
