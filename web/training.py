@@ -189,12 +189,15 @@ async def on_verify(event):
         alert.show('Verify: ' + r['error'])
         return
     where = 'from step %d' % r['from_step']
+    compared = r.get('compared') or ['original', 'efficient']
+    both = 'both engines' if compared[0] == 'original' else ' and on '.join(compared)
     if r['identical']:
-        result.textContent = ('Identical: %d steps %s gave the same losses and the same %s parameters on both '
-                              'engines, bit for bit.' % (r['steps'], where, thousands(r['num_params'])))
+        result.textContent = ('Identical: %d steps %s gave the same losses and the same %s parameters on %s, '
+                              'bit for bit.' % (r['steps'], where, thousands(r['num_params']), both))
         result.className = 'verify-result ok'
     else:
         what = [w for w, same in (('losses', r['same_losses']), ('parameters', r['same_params'])) if not same]
-        result.textContent = 'Different: the engines disagree on %s after %d steps %s.' % (
-            ' and '.join(what), r['steps'], where)
+        who = 'the engines' if compared[0] == 'original' else ' and '.join(compared)
+        result.textContent = 'Different: %s disagree on %s after %d steps %s.' % (
+            who, ' and '.join(what), r['steps'], where)
         result.className = 'verify-result bad'

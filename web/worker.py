@@ -22,8 +22,9 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 | set_num_steps(n)           | the new total                          | MODEL                                     |
 | set_engine(engine)         | engine name                            | MODEL (same model, other engine)          |
 | sample(count, temperature) | how many, the temperature typed        | gen, step, samples, temperature           |
-| verify(steps)              | how many steps on both engines         | identical, same_losses, same_params,      |
-|                            |                                        | steps, from_step, num_params              |
+| verify(steps)              | how many steps on both engines (a      | identical, same_losses, same_params,      |
+|                            | model of edited code: on it and on the | steps, from_step, num_params, compared    |
+|                            | original code)                         | (what ran: two names)                     |
 | log_csv()                  |                                        | csv (`python -m microgpt --log`'s bytes)  |
 | check_link(settings_json)  | [[setting, text]] in the link's order  | settings {name: text} that apply together,|
 |                            |                                        | ignored [[name, why]] (the rest)          |
@@ -238,24 +239,30 @@ def sample(count, temperature_text):
 
 
 def verify(steps):
-    """Run a few steps from the current state with both engines; report whether they agree exactly."""
+    """Run a few steps from the current state with both engines; report whether they agree exactly. A model of
+    edited code runs them on its code and on the original code (the original engine both times)."""
     state = S.trainer.export_state()
     runs = {}
+    edited = _code_of(S.trainer) is not None
+    compared = ('your code', 'the original code') if edited else mg.ENGINE_NAMES
     try:
-        for engine in mg.ENGINE_NAMES:
-            t = mg.Trainer.from_state(json.loads(json.dumps(state)), engine=engine)
+        for name in compared:
+            copy = json.loads(json.dumps(state))
+            if name == 'the original code':
+                del copy['code']
+            t = mg.Trainer.from_state(copy, engine=None if edited else name)
             if t.config.num_steps - t.step_count < steps:  # a finished run: extend these copies only
                 t.set_num_steps(t.step_count + steps)
             losses = [t.step().loss for _ in range(int(steps))]
-            runs[engine] = (losses, t.export_state())
+            runs[name] = (losses, t.export_state())
     except mg.MicrogptError as e:
         return _error(e)
-    (la, sa), (lb, sb) = runs['original'], runs['efficient']
+    (la, sa), (lb, sb) = runs[compared[0]], runs[compared[1]]
     same_losses = la == lb
     same_state = all(sa[k] == sb[k] for k in ('weights', 'adam_m', 'adam_v', 'rng', 'step'))
     return _json({'identical': same_losses and same_state, 'same_losses': same_losses,
                   'same_params': same_state, 'steps': int(steps), 'from_step': state['step'],
-                  'num_params': S.trainer.num_params})
+                  'num_params': S.trainer.num_params, 'compared': list(compared)})
 
 
 def log_csv():
