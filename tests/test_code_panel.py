@@ -345,3 +345,21 @@ def test_the_edit_travels_with_a_saved_model_and_in_a_link(cp, browser, site_url
     declined.code.get_by_role('button', name='Keep the original').click()
     assert declined.texts() == original_sources()
     declined.close()
+
+
+def test_the_panel_in_use_has_no_wcag_aa_violation(browser, site_url):
+    from test_guards import _BypassingCSP, assert_accessible
+    cp = CodePage(_BypassingCSP(browser), site_url)  # axe-core is injected inline
+    try:
+        assert_accessible(cp, 'the code shown read-only')
+        cp.code_button('Edit').click()
+        sources, _ = edit(MODEL, 'def rmsnorm(x):', 'def rmsnorm(x)')
+        cp.paste(MODEL, sources[MODEL])
+        cp.train_with_code()
+        expect(cp.message()).to_contain_text('SyntaxError', timeout=STEP_TIMEOUT)
+        expect(cp.code.locator('.cm-error-line')).to_have_count(1)
+        cp.code.get_by_text('What changed').click()
+        expect(cp.page.get_by_label('Changes against the original code')).to_contain_text('+def rmsnorm(x)')
+        assert_accessible(cp, 'editing, an error marked, the changes shown')
+    finally:
+        cp.close()
