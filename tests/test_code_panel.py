@@ -192,7 +192,8 @@ def test_squared_relu_trains_in_the_page_as_the_edited_files_do_under_pyodide(cp
     expect(cp.page.locator('#engine option[value="efficient"]')).to_be_disabled()
     cp.button('Verify').click()  # against the unedited code: the edit changes the arithmetic
     expect(cp.page.locator('#verify-result')).to_have_text(
-        re.compile(r'^Different: your code and the original code disagree on losses and parameters'), timeout=STEP_TIMEOUT)
+        re.compile(r'^Different: your code and the original code disagree on losses and parameters'),
+        timeout=STEP_TIMEOUT)
     cp.code.get_by_text('What changed').click()
     diff = cp.page.get_by_label('Changes against the original code')
     expect(diff).to_contain_text('-        x = [xi.relu() for xi in x]')
