@@ -169,6 +169,7 @@ def test_the_panel_shows_the_shipped_files_read_only_until_edit(browser, site_ur
     cp.code.get_by_text('What changed').click()
     expect(page.get_by_label('Changes against the original code')).to_contain_text('+# mine')
     cp.code_button('Restore original').click()
+    cp.wait_text(MODEL, shipped[MODEL])  # the page's handler runs as a task: a moment later
     assert cp.texts() == shipped
     expect(box).to_have_attribute('aria-readonly', 'true')
     expect(efficient).to_be_enabled()
