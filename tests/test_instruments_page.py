@@ -228,6 +228,7 @@ def test_the_previous_run_stays_as_an_overlay_until_cleared(ui):
     clear = ui.button('Clear overlay')
     expect(clear).to_be_visible()
     assert legend(ui) == ['loss', 'smoothed', 'previous run: n_embd 16 -> 32']
+    assert ui.page.evaluate('[lossChart.size(), lossChart.overlaySize()]') == [0, 3]  # the 3 steps, faint
     assert "the previous run's moving average" in ui.page.get_by_role('img', name='Loss chart').get_attribute('aria-label')
     ui.set('Seed', 7)  # no steps on the n_embd 32 model: the overlay stays, labelled against the newest model
     ui.page.wait_for_function('() => lossChart.legend().join().includes("seed 42 -> 7")', timeout=STEP_TIMEOUT)
@@ -236,9 +237,10 @@ def test_the_previous_run_stays_as_an_overlay_until_cleared(ui):
     ui.button('Reset').click()  # the same settings again: the run just made becomes the overlay
     ui.page.wait_for_function('() => lossChart.legend().join().includes("same settings")', timeout=STEP_TIMEOUT)
     assert legend(ui) == ['loss', 'smoothed', 'previous run: same settings']
+    assert ui.page.evaluate('lossChart.overlaySize()') == 2  # the run just made replaced the older overlay
     clear.click()
     expect(clear).to_be_hidden()
-    assert legend(ui) == ['loss', 'smoothed']
+    assert legend(ui) == ['loss', 'smoothed'] and ui.page.evaluate('lossChart.overlaySize()') == 0
     ui.step()
     assert ui.page.evaluate('lossChart.hasOverlay()') is False
     assert ui.errors == []

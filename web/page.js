@@ -137,6 +137,7 @@
       redraw();
     },
     hasOverlay() { return previous !== null; },
+    overlaySize() { return P.filter((y) => y !== null).length; },  // the previous run's points drawn
     setTotal(total) {
       maxStep = Math.max(1, total, previous ? previous[previous.length - 1][0] : 1);
       if (plot) plot.redraw(true, false);
