@@ -15,12 +15,14 @@
 #   views.py          what the views share: asked between training batches, refreshed while training
 #   next_token.py     the next-character probabilities after a Prefix (views.js draws the bars)
 #   attention.py      attention heatmaps of a word (views.js draws them)
+#   code_panel.py     the Code panel: the engine's files in an editor, Train with my code, Stop
 # Importing a module registers its event handlers.
 import asyncio
 
 from pyscript import document
 
 import client
+import code_panel
 import datasets
 import attention  # noqa: F401 - the Attention view's handlers
 import keep
@@ -49,6 +51,7 @@ async def start():
             alert.show('Python could not start: ' + info['error'])
             return
         datasets.show_presets(info['presets'])
+        await code_panel.load_files_locked()
         # the link's settings, engine and dataset (else the first preset), then a file chosen while Python
         # was loading (if any) replaces the dataset
         await share.open_link_locked()

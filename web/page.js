@@ -198,10 +198,12 @@
       script.setAttribute("name", name);
       document.body.appendChild(script);
     },
-    gone: {},  // worker name -> a promise that fails when the worker reports an error
+    gone: {},  // worker name -> a promise that fails when the worker reports an error, or is killed
+    kills: {},  // worker name -> fail its `gone` promise (kill)
     watch(name, onError) {
       const script = document.querySelector(`script[name="${name}"]`);
       this.gone[name] = new Promise((_, reject) => {
+        this.kills[name] = reject;
         if (script && script.xworker) script.xworker.addEventListener("error", () => {
           onError();
           reject(new Error("no answer: the worker crashed"));
@@ -212,6 +214,11 @@
     stop(name) {
       const script = document.querySelector(`script[name="${name}"]`);
       if (script && script.xworker) script.xworker.terminate();
+    },
+    // terminate it now (the Code panel's Stop, a step past its limit): calls under way fail with `why`
+    kill(name, why) {
+      this.stop(name);
+      if (this.kills[name]) this.kills[name](new Error(`no answer: ${why}`));
     },
     deadline(name, promise, ms) {
       let timer;

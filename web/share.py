@@ -10,6 +10,7 @@ import json
 from pyscript import window
 
 import client
+import code_link
 import datasets
 import share_data
 from session import S, lock
@@ -32,6 +33,7 @@ HIDE_ORDER = [  # (a list: MicroPython's dicts do not keep their order)
     ('advanced', ('Advanced settings', lambda: el('settings').querySelector('details.advanced'))),
     ('download', ('Download log button', lambda: el('download'))),
     ('share', ('Share panel', lambda: el('share-card'))),
+    ('code', ('Code panel', lambda: el('code-card'))),
 ]
 HIDEABLE = dict(HIDE_ORDER)
 MAX_TITLE, MAX_NOTE = 120, 500  # characters
@@ -82,7 +84,7 @@ async def open_link_locked():
     """Apply the link the page was opened with: settings, engine, then the dataset (which makes the first
     model); the first preset when the link names no dataset or a bad one. Messages name what was ignored."""
     share_data.add_reference_option()
-    ignored, seen, settings, data, engine = [], set(), [], None, None
+    ignored, seen, settings, data, engine, code = [], set(), [], None, None, None
     for key, value, why in read_parts():
         if why:
             ignored.append('%s %s' % (shown(key), why))
@@ -104,6 +106,8 @@ async def open_link_locked():
                 ignored.append('engine: %s is not an engine (original or efficient)' % shown(value))
         elif key == 'data':
             data = value
+        elif key == 'code':
+            code = value
         else:
             settings.append([key, value])  # in the link's order: on a conflict the first win
         seen.add(key)
@@ -125,6 +129,10 @@ async def open_link_locked():
         loaded = not why
     if not loaded:
         await datasets.load_preset_locked(S.presets[0]['id'])
+    if code is not None:
+        why = await code_link.offer_locked(code)  # shown with its changes: nothing runs unless the user asks
+        if why:
+            ignored.append('code: ' + why)
     show_lesson()
     apply_lock_and_hide()
     await write_locked()
@@ -183,7 +191,10 @@ async def state_pairs():
         pairs.append(['data', data])
     if el('engine').value != ENGINES[0]:
         pairs.append(['engine', str(el('engine').value)])
-    return pairs, why
+    code, why_code = await code_link.current_part()
+    if code:
+        pairs.append(['code', code])
+    return pairs, ' '.join(w for w in (why, why_code) if w)
 
 
 async def write_locked():
@@ -203,4 +214,4 @@ async def on_state_change(event):
 
 
 on('change', 'body')(on_state_change)
-on('click', '#use-paste, #load-url, #restart')(on_state_change)
+on('click', '#use-paste, #load-url, #restart, #code-train')(on_state_change)
