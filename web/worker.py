@@ -37,6 +37,13 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 | attention(word)            | a word                                 | gen, step, word, tokens (each position's  |
 |                            |                                        | input: 'BOS', then characters), ms,       |
 |                            |                                        | maps[layer][head][t][s], truncated        |
+| code_files()               |                                        | files [{path, text}] as shipped (model.py |
+|                            |                                        | first), edited {path: text} of the model  |
+| code_check(sources_json)   | {path: text} in the editor             | changed [paths], diff (unified, difflib): |
+|                            |                                        | whether or not the code compiles          |
+| code_train(settings_json,  | {setting: text typed}, {path: text}    | MODEL + losses (its first step) +         |
+|            sources_json)   |                                        | validation; the model changes only if the |
+|                            |                                        | code built and its first step succeeded   |
 
 DATASET = {source, documents, vocab_size, examples}
 HEAD = {gen, step, num_steps, engine, config, source}: export_state's and import_state's answers are two
