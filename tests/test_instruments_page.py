@@ -170,7 +170,7 @@ def test_the_attention_region(ui, names):
     assert [m.get_attribute('aria-label') for m in maps.all()] == expected
     region.get_by_role('textbox', name='Word').fill('Émile')
     region.get_by_role('button', name='Show attention').click()
-    expect(ui.page.locator('#attention-error')).to_have_text(
+    expect(ui.page.locator('#attention-word-error')).to_have_text(
         "'É' is not in the vocabulary of this dataset (abcdefghijklmnopqrstuvwxyz)", timeout=STEP_TIMEOUT)
     expect(maps).to_have_count(0)
     assert ui.errors == []

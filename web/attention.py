@@ -15,21 +15,14 @@ async def ask():
 
 
 def show(r, ms):
-    maps = el('attention-maps')
-    if 'error' in r:
-        el('attention-word').setAttribute('aria-invalid', 'true')
-        set_text('attention-error', r['error'])
-        maps.textContent = ''
+    if not views.said(r, 'attention-word', 'attention-maps'):
         return
-    el('attention-word').removeAttribute('aria-invalid')
-    set_text('attention-error', '')
     window.views.heatmaps('attention-maps', json.dumps(r))
     note = 'Step %d: row = the position reading (its input character), column = the position it attends to.' % r['step']
     if r['truncated']:
         note += ' Only the first %d positions fit in the block size.' % len(r['tokens'])
     set_text('attention-note', note)
-    maps.setAttribute('data-worker-ms', '%.1f' % r['ms'])
-    maps.setAttribute('data-ms', '%.1f' % ms)
+    views.timed('attention-maps', r, ms)
 
 
 VIEW = views.live(ask, show)

@@ -16,21 +16,14 @@ async def ask():
 
 
 def show(r, ms):
-    bars = el('next-bars')
-    if 'error' in r:
-        el('prefix').setAttribute('aria-invalid', 'true')
-        set_text('prefix-error', r['error'])
-        bars.textContent = ''
+    if not views.said(r, 'prefix', 'next-bars'):
         set_text('next-note', '')
         return
-    el('prefix').removeAttribute('aria-invalid')
-    set_text('prefix-error', '')
     window.views.bars('next-bars', json.dumps(r['probs']))
     prefix = r['prefix']
     set_text('next-note', 'After %s, at temperature %s (step %d):' % (
         '“%s”' % prefix if prefix else 'the start of a word', r['temperature'], r['step']))
-    bars.setAttribute('data-worker-ms', '%.1f' % r['ms'])
-    bars.setAttribute('data-ms', '%.1f' % ms)
+    views.timed('next-bars', r, ms)
 
 
 VIEW = views.live(ask, show)

@@ -7,7 +7,7 @@ import asyncio
 import models
 import training
 from session import S, lock, wait_ready
-from ui import now
+from ui import el, now, set_text
 
 REFRESH_MS = 2000
 
@@ -60,3 +60,22 @@ def live(ask, show):
     training.after_steps.append(view.follow)
     models.after_new_model.append(view.follow)
     return view
+
+
+def said(r, field, box):
+    """A view's answer about its input field: an error is shown beside it (and the drawing cleared), else
+    cleared. True when the answer can be drawn."""
+    error = r.get('error', '')
+    if error:
+        el(field).setAttribute('aria-invalid', 'true')
+        el(box).textContent = ''
+    else:
+        el(field).removeAttribute('aria-invalid')
+    set_text(field + '-error', error)
+    return not error
+
+
+def timed(box, r, ms):
+    """Mark a drawing with its answer's times (the worker's, and from the request to drawn) for the benchmark."""
+    el(box).setAttribute('data-worker-ms', '%.1f' % r['ms'])
+    el(box).setAttribute('data-ms', '%.1f' % ms)
