@@ -11,10 +11,11 @@
 #   share.py          the state in the URL fragment: a link opens the same run (share_data.py: its dataset,
 #                     share_panel.py: the Share panel that builds one)
 #   keep.py           Save model, Load model, autosave and the offer to resume, Save chart
-# Importing a module registers its event handlers.
+# Importing a module registers its event handlers. Start-up marks its steps (performance marks "microgpt:...",
+# benchmarks/browser.py prints them as a timeline).
 import asyncio
 
-from pyscript import document
+from pyscript import document, window
 
 import client
 import datasets
@@ -29,13 +30,20 @@ from status import update_buttons, update_status
 from ui import alert, set_text
 
 
+def mark(name):
+    window.performance.mark('microgpt:' + name)
+
+
 async def start():
+    mark('main-start')
     async with lock:
         try:
             await client.connect('trainer')
+            mark('worker-connected')
             base = str(document.baseURI).split('#')[0].split('?')[0]
             S.base = base[:base.rfind('/') + 1]
             info = await client.init(S.base)
+            mark('init')
         except Exception as e:  # noqa: BLE001
             info = {'error': str(e)}
         if 'error' in info:
@@ -47,13 +55,16 @@ async def start():
         # was loading (if any) replaces the dataset
         await share.open_link_locked()
         await datasets.load_file_chosen_early_locked()
+        mark('dataset')
         await keep.offer_resume_locked()  # before Train is enabled: a stored run is offered first
+        mark('resume-offer')
         S.ready = True
         ready_event.set()
         if S.model is None:
             await models.reset_model_locked()
         update_status()
         update_buttons()
+        mark('ready')
 
 
 asyncio.create_task(start())

@@ -42,6 +42,7 @@ import json
 import random
 import time
 
+import js
 import microgpt as mg
 from microgpt import state as saved_state
 from microgpt.config import KEEPS_MODEL, SETTINGS, step_values
@@ -316,3 +317,4 @@ PROTOCOL = (init, stage_url, adopt, describe, reset, train, set_num_steps, set_e
             verify, log_csv, check_link, export_state, import_state)
 for _f in PROTOCOL:
     setattr(sync, _f.__name__, _f)
+js.performance.mark('microgpt:worker-ready')  # start-up's timeline (benchmarks/browser.py)
