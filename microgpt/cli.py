@@ -45,6 +45,9 @@ def make_trainer(args):
             changeable = ' and '.join(s.cli_flag for s in SETTINGS if s.keeps_model)
             raise MicrogptError(f'{fixed[0]} cannot change when continuing with --load (only {changeable} can)')
         trainer = state.load(args.load, engine=args.engine)
+        if trainer.code is not None:
+            print(f'microgpt: continuing with the edited code saved in {args.load} '
+                  f'({", ".join(trainer.code.changed)})', file=sys.stderr)
         if 'num_steps' in given:
             trainer.set_num_steps(given['num_steps'])
         if 'temperature' in given:

@@ -17,6 +17,9 @@ Version 1, a JSON object:
             `--log` writes under its header), so a continued run's log is the whole run's. A file without it
             (written before it existed, or by a run that did not keep the log) loads with trainer.log None.
             Readers of version 1 that predate it ignore it, so it needs no new version.
+  code      optional: {path: text} of the engine's files the run was edited with (edits.py: the changed
+            ones of microgpt/autograd.py and microgpt/model.py); the run continues with that code. Absent
+            for the shipped code. (Readers that predate it would continue with the shipped code instead.)
 
 Anything else (another format, another version, a damaged or inconsistent file) raises StateError with
 a message that says what is wrong.
@@ -26,8 +29,9 @@ import random
 
 from .config import Config
 from .data import Tokenizer
+from .edits import CodeError, edited
 from .errors import ConfigError, StateError
-from .model import count_params, weight_shapes
+from .model import weight_shapes
 
 FORMAT = 'microgpt-state'
 VERSION = 1
@@ -52,6 +56,8 @@ def to_json(trainer, log=None):
     }
     if log is not None:
         data['log'] = list(log)
+    if trainer.code is not None:
+        data['code'] = {path: trainer.code.sources[path] for path in trainer.code.changed}
     return data
 
 
@@ -74,8 +80,10 @@ def from_json(data, engine=None):
             raise StateError('the state has no documents')
         if sorted(set(''.join(docs))) != tokenizer.uchars:
             raise StateError('the documents do not match the vocabulary')
-        weights = _weights(data['weights'], weight_shapes(config, tokenizer.vocab_size))
-        n = count_params(config, tokenizer.vocab_size)
+        code = _code(data.get('code'))
+        shapes = _shapes(code, config, tokenizer.vocab_size)
+        weights = _weights(data['weights'], shapes)
+        n = sum(rows * cols for rows, cols in shapes.values())
         m = [_number(x) for x in data['adam_m']]
         v = [_number(x) for x in data['adam_v']]
         if len(m) != n or len(v) != n:
@@ -87,7 +95,7 @@ def from_json(data, engine=None):
         rng = random.Random()
         rng.setstate((version, tuple(internal), gauss_next))
         log = _log(data.get('log'), step)
-    except StateError:
+    except (StateError, CodeError):
         raise
     except ConfigError as e:
         raise StateError(f'invalid config in state: {e}') from None
@@ -96,9 +104,14 @@ def from_json(data, engine=None):
     saved_engine = data.get('engine') or 'original'
     if engine is None and saved_engine not in ENGINE_NAMES:
         raise StateError(f'unknown engine {saved_engine!r} in state (known: {", ".join(ENGINE_NAMES)})')
-    model = engine_class(engine or saved_engine)(config, weights)
-    model.load_adam_state(m, v)
-    trainer = Trainer.resume(config, docs, tokenizer, rng, model, step)
+    cls = engine_class(engine or saved_engine, code)
+    if code is None:
+        model = cls(config, weights)
+        model.load_adam_state(m, v)
+    else:
+        model = code.run(cls, config, weights)
+        code.run(model.load_adam_state, m, v)
+    trainer = Trainer.resume(config, docs, tokenizer, rng, model, step, code)
     trainer.log = log
     return trainer
 
@@ -116,6 +129,24 @@ def _log(log, step):
             raise StateError(f'log row {i} is damaged: {row!r}')
         float(parts[1]), float(parts[2])  # ValueError: damaged
     return list(log)
+
+
+def _code(files):
+    """The saved edited code (EditedCode; a CodeError if it does not compile), or None for the shipped code."""
+    if files is None:
+        return None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(t, str) for k, t in files.items()):
+        raise StateError('the code should be {path: text}')
+    return edited(files)
+
+
+def _shapes(code, config, vocab_size):
+    """The weights' names and shapes: model.weight_shapes, or for edited code what its init_weights makes
+    (an edit may add a weight; a generator of its own leaves the run's untouched)."""
+    if code is None:
+        return weight_shapes(config, vocab_size)
+    weights = code.run(code.model.init_weights, config, vocab_size, random.Random(0))
+    return {name: (len(mat), len(mat[0]) if mat else 0) for name, mat in weights.items()}
 
 
 def _weights(weights, shapes):

@@ -12,13 +12,20 @@ from contextlib import contextmanager
 from .config import check_size
 from .data import Tokenizer
 from .engine import NonFiniteLoss
+from .edits import CodeError
 from .errors import ConfigError, MicrogptError, TrainingError
 from .model import OriginalEngine, count_params, init_weights
 
 StepResult = namedtuple('StepResult', 'step loss learning_rate')
 
 
-def engine_class(name):
+def engine_class(name, code=None):
+    """The engine of this name; with edited code (edits.py), its OriginalEngine, the only one it can change."""
+    if code is not None:
+        if name != 'original':
+            raise ConfigError('engine', 'edited code runs on the original engine only (the efficient engine '
+                                        'cannot follow edits)')
+        return code.model.OriginalEngine
     if name == 'original':
         return OriginalEngine
     if name == 'efficient':
@@ -46,27 +53,33 @@ def gc_paused():
 class Trainer:
     """Build from a Config and a list of documents; call step() until done, sample() any time."""
 
-    def __init__(self, config, docs, engine='original'):
+    def __init__(self, config, docs, engine='original', code=None):
+        """code: an edits.EditedCode to build the model with (its init_weights and OriginalEngine), or None."""
         config.validate()
-        cls = engine_class(engine)
+        cls = engine_class(engine, code)
         if not docs:
             raise MicrogptError('no documents to train on')
         rng = random.Random(config.seed)
         docs = list(docs)
         rng.shuffle(docs)  # the same order as the gist's random.shuffle(docs) after random.seed(seed)
         tokenizer = Tokenizer.from_documents(docs)
-        weights = init_weights(config, tokenizer.vocab_size, rng)
-        self._start(config, docs, tokenizer, rng, cls(config, weights), 0)
+        if code is None:
+            engine = cls(config, init_weights(config, tokenizer.vocab_size, rng))
+        else:
+            weights = code.run(code.model.init_weights, config, tokenizer.vocab_size, rng)
+            engine = code.run(cls, config, weights)
+        self._start(config, docs, tokenizer, rng, engine, 0, code)
 
     @classmethod
-    def resume(cls, config, docs, tokenizer, rng, engine, step):
+    def resume(cls, config, docs, tokenizer, rng, engine, step, code=None):
         """A run from its parts, as state.from_json rebuilds one: docs in training order (already shuffled),
-        the run's random generator, an engine holding the weights and Adam state, the steps done."""
+        the run's random generator, an engine holding the weights and Adam state, the steps done, and the
+        edited code the engine came from (or None)."""
         trainer = cls.__new__(cls)
-        trainer._start(config, list(docs), tokenizer, rng, engine, step)
+        trainer._start(config, list(docs), tokenizer, rng, engine, step, code)
         return trainer
 
-    def _start(self, config, docs, tokenizer, rng, engine, step):
+    def _start(self, config, docs, tokenizer, rng, engine, step, code=None):
         self.config = config
         check_size(config, tokenizer.vocab_size)  # validate() assumed MAX_VOCAB tokens at most
         self.docs = docs
@@ -74,7 +87,10 @@ class Trainer:
         self.rng = rng  # the run's own generator: shuffling, initialisation, then sampling
         self.engine = engine
         self.step_count = step
+        self.code = code  # edited code (edits.EditedCode) or None: the shipped files
         self.num_params = count_params(config, tokenizer.vocab_size)
+        if code is not None:  # an edit may add or change weights
+            self.num_params = sum(len(row) for mat in code.run(engine.weights).values() for row in mat)
         self.log = None  # a loaded state's log rows (state.py), when it had them
 
     # -- what the CLI and the page show ------------------------------------------------
@@ -107,6 +123,10 @@ class Trainer:
         tokens = self.tokenizer.encode(doc)
         lr_t = self.learning_rate_at(step)
         with gc_paused():
+            if self.code is not None:
+                loss = self._edited_step(tokens, step, lr_t)
+                self.step_count = step + 1
+                return StepResult(self.step_count, loss, lr_t)
             try:
                 loss = self.engine.train_step(tokens, step, lr_t)
             except NonFiniteLoss as e:
@@ -120,6 +140,23 @@ class Trainer:
                                               f'lower the learning rate') from e
         self.step_count = step + 1
         return StepResult(self.step_count, loss, lr_t)
+
+    def _edited_step(self, tokens, step, lr_t):
+        """A step of edited code. Anything it raises, or a loss that is not a finite float, is a CodeError,
+        and the model goes back to where the step began (the edit may have changed weights before failing)."""
+        code, engine = self.code, self.engine
+        weights, (m, v) = code.run(engine.weights), code.run(engine.adam_state)
+        try:
+            loss = code.run(engine.train_step, tokens, step, lr_t, step=step + 1)
+            if isinstance(loss, bool) or not isinstance(loss, float) or not math.isfinite(loss):
+                file, line = code.where(type(engine).train_step)
+                what = 'not a finite number' if isinstance(loss, float) else f'a {type(loss).__name__}, not a float'
+                raise CodeError(file, line, f'train_step returned {_short(loss)}: {what}', step + 1)
+        except CodeError:
+            self.engine = code.run(type(engine), self.config, weights)
+            code.run(self.engine.load_adam_state, m, v)
+            raise
+        return loss
 
     def train(self, max_steps, seconds=None):
         """Up to max_steps steps, fewer if training completes or once `seconds` have passed (at least one
@@ -158,12 +195,16 @@ class Trainer:
         """A document's average loss under the current model, with no update: for validation. (A model that
         gives the document's next character a probability of 0 raises ValueError, as math.log(0) does.)"""
         with gc_paused():
-            return self.engine.loss(self.tokenizer.encode(doc))
+            return self._run(self.engine.loss, self.tokenizer.encode(doc))
 
     def attention_maps(self, doc):
         """Every attention weight of a forward pass over a document: maps[layer][head][t][s] (engine.py)."""
         with gc_paused():
-            return self.engine.attention_maps(self.tokenizer.encode(doc))
+            return self._run(self.engine.attention_maps, self.tokenizer.encode(doc))
+
+    def _run(self, function, *args):
+        """function(*args); with edited code, what it raises is a CodeError saying where."""
+        return function(*args) if self.code is None else self.code.run(function, *args)
 
     # -- inference -----------------------------------------------------------------------
     def sample(self, count, temperature=None, rng=None):
@@ -175,12 +216,12 @@ class Trainer:
         samples = []
         with gc_paused():
             for _ in range(count):
-                keys, values = engine.new_cache()
+                keys, values = self._run(engine.new_cache)
                 token_id = tok.BOS
                 sample = []
                 for pos_id in range(block_size):
-                    probs = engine.next_token_probs(token_id, pos_id, keys, values, temperature)
-                    token_id = rng.choices(range(tok.vocab_size), weights=probs)[0]
+                    probs = self._run(engine.next_token_probs, token_id, pos_id, keys, values, temperature)
+                    token_id = self._run(rng.choices, range(tok.vocab_size), probs)[0]
                     if token_id == tok.BOS:
                         break
                     sample.append(tok.uchars[token_id])
@@ -198,6 +239,11 @@ class Trainer:
         """Rebuild a run from export_state()'s data (state.from_json); any engine can continue any engine's state."""
         from . import state
         return state.from_json(data, engine)
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + '…'
 
 
 def format_log_row(result):

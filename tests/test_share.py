@@ -317,7 +317,7 @@ def test_load_from_url_errors_name_the_url_and_keep_the_dataset_and_model(contex
     summary = ui.dataset_summary()
     ui.page.get_by_label('Load from URL').fill(url)
     ui.button('Load').click()
-    expect(ui.alert).to_contain_text(url)
+    expect(ui.alert).to_contain_text(url, timeout=30_000)  # a 10 MB reply takes seconds on a loaded machine
     expect(ui.alert).to_contain_text(message)
     expect(ui.alert).to_contain_text('The current dataset and model are kept.')
     assert ui.dataset_summary() == summary

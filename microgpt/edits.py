@@ -1,0 +1,123 @@
+"""Edited code: the original engine's two files as a student changed them, run in place of the shipped ones.
+
+The page's Code panel shows microgpt/autograd.py and microgpt/model.py; "Train with my code" hands their text
+to EditedCode, which compiles them into a private package of their own (the rest of microgpt stays as it is),
+and the Trainer builds its model with their init_weights and OriginalEngine. Anything the edited code raises
+becomes a CodeError that names the file and line, so the page can show it beside the editor.
+"""
+import difflib
+import itertools
+import sys
+import types
+from pathlib import Path
+
+from .engine import NonFiniteLoss
+from .errors import TrainingError
+
+EDITABLE = ('microgpt/autograd.py', 'microgpt/model.py')  # in import order: model.py imports autograd.py
+NEEDED = ('init_weights', 'OriginalEngine')  # what the Trainer takes from the edited model.py
+_package_numbers = itertools.count(1)
+
+
+def original_sources():
+    """The shipped files, exactly as the original engine runs them."""
+    here = Path(__file__).resolve().parent
+    return {path: (here / Path(path).name).read_text(encoding='utf-8') for path in EDITABLE}
+
+
+class CodeError(TrainingError):
+    """Edited code that failed: it does not compile, or it raised (in a step, when sampling, ...).
+
+    `file` and `line` say where (the deepest line of an edited file the error went through; None when
+    unknown), `message` what ("NameError: name 'x' is not defined"), `step` the step it failed in (None
+    outside training). Nothing of a failed step is applied."""
+
+    def __init__(self, file, line, message, step=None):
+        self.file, self.line, self.message = file, line, message
+        where = f'{file}, line {line}: ' if file and line else (f'{file}: ' if file else '')
+        super().__init__(step, where + message + (f' (at step {step})' if step else ''))
+
+
+class EditedCode:
+    """The edited files, compiled and imported as a private package; raises CodeError if they cannot be."""
+
+    def __init__(self, sources):
+        originals = original_sources()
+        for path, text in sources.items():
+            if path not in originals:
+                raise CodeError(path, None, f'is not one of the files you can edit ({", ".join(EDITABLE)})')
+            if not isinstance(text, str):
+                raise CodeError(path, None, 'is not text')
+        self.sources = {path: sources.get(path, originals[path]) for path in EDITABLE}
+        self.changed = [path for path in EDITABLE if self.sources[path] != originals[path]]
+        self._originals = originals
+        self.package = f'microgpt_edited_{next(_package_numbers)}'
+        self.model = self._import()
+
+    def diff(self):
+        """What changed, as a unified diff of each changed file against the original."""
+        return ''.join(''.join(difflib.unified_diff(self._originals[path].splitlines(keepends=True),
+                                                    self.sources[path].splitlines(keepends=True),
+                                                    f'a/{path}', f'b/{path}'))
+                       for path in self.changed)
+
+    def _import(self):
+        """Run the two files as modules of a package of their own, beside microgpt's other modules."""
+        package = types.ModuleType(self.package)
+        package.__path__ = []
+        sys.modules[self.package] = package
+        for name, module in list(sys.modules.items()):  # `from .engine import ...` finds microgpt's own
+            if name.startswith('microgpt.') and name.count('.') == 1:
+                sys.modules.setdefault(f'{self.package}.{name[9:]}', module)
+        for path in EDITABLE:
+            name = f'{self.package}.{Path(path).stem}'
+            module = types.ModuleType(name)
+            module.__file__, module.__package__ = path, self.package
+            sys.modules[name] = module  # replaces microgpt's: model.py's `from .autograd` gets the edited one
+            try:
+                exec(compile(self.sources[path], path, 'exec'), module.__dict__)
+            except (Exception, SystemExit) as e:
+                raise self.error(e) from None
+        model = sys.modules[f'{self.package}.model']
+        for name in NEEDED:
+            if not callable(getattr(model, name, None)):
+                raise CodeError('microgpt/model.py', None, f'defines no {name}, which the trainer needs')
+        return model
+
+    def run(self, function, *args, step=None):
+        """function(*args), with anything it raises turned into a CodeError that says where."""
+        try:
+            return function(*args)
+        except (Exception, SystemExit) as e:
+            raise self.error(e, step) from None
+
+    def error(self, exc, step=None):
+        """A CodeError for an exception: the file and line in edited code that it went through last."""
+        if isinstance(exc, SyntaxError) and exc.filename in self.sources:
+            return CodeError(exc.filename, exc.lineno, f'{type(exc).__name__}: {exc.msg}', step)
+        if isinstance(exc, NonFiniteLoss):
+            message = f'the loss is {exc.loss!r}: not a finite number'
+        else:
+            message = f'{type(exc).__name__}: {exc}' if str(exc) else type(exc).__name__
+        file = line = None
+        tb = exc.__traceback__
+        while tb is not None:  # the deepest frame that runs a line of an edited file
+            if tb.tb_frame.f_globals.get('__package__') == self.package:
+                file, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+            tb = tb.tb_next
+        return CodeError(file, line, message, step)
+
+    def where(self, function):
+        """(file, line) where a function of the edited code is defined, for errors about what it returned."""
+        code = getattr(function, '__code__', None)
+        if code is not None and code.co_filename in self.sources:
+            return code.co_filename, code.co_firstlineno
+        return 'microgpt/model.py', None
+
+
+def edited(sources):
+    """EditedCode for these files, or None when they are the original files (a reverted edit is the original)."""
+    originals = original_sources()
+    if all(originals.get(path) == text for path, text in sources.items()):
+        return None
+    return EditedCode(sources)

@@ -1,0 +1,212 @@
+"""Edited engine code (microgpt/edits.py): a student's change to model.py or autograd.py trains exactly as the
+same files would in place of the shipped ones, and a broken change is a CodeError naming its file and line,
+with nothing of the model lost."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import microgpt as mg
+from microgpt import state
+from microgpt.edits import EDITABLE, CodeError, EditedCode, edited, original_sources
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL, AUTOGRAD = 'microgpt/model.py', 'microgpt/autograd.py'
+DOCS = ['emma', 'olivia', 'ava', 'isabella', 'sophia', 'mia', 'amelia', 'harper', 'evelyn', 'abigail']
+SQUARED_RELU = ('x = [xi.relu() for xi in x]', 'x = [xi.relu() ** 2 for xi in x]')
+
+
+def config(**kw):
+    return mg.Config(n_embd=8, n_head=2, n_layer=1, block_size=8, num_steps=kw.pop('num_steps', 6), **kw)
+
+
+def edit(path, old, new):
+    """The shipped files with one exact replacement in `path`; returns (sources, the 1-based line of `new`)."""
+    sources = original_sources()
+    assert sources[path].count(old) == 1, f'{old!r} should occur once in {path}'
+    sources[path] = sources[path].replace(old, new)
+    first = new.splitlines()[0] if new.strip() else new
+    line = next(i for i, text in enumerate(sources[path].splitlines(), 1) if first in text) if first else None
+    return sources, line
+
+
+def losses(trainer, steps):
+    return [trainer.step().loss for _ in range(steps)]
+
+
+# -- edits that work ---------------------------------------------------------------------------------------
+def test_the_shipped_files_and_a_reverted_edit_are_the_original_engine():
+    assert list(original_sources()) == list(EDITABLE)
+    assert original_sources()[MODEL] == (ROOT / MODEL).read_text(encoding='utf-8')
+    assert edited(original_sources()) is None
+    sources, _ = edit(MODEL, *SQUARED_RELU)
+    sources[MODEL] = sources[MODEL].replace(SQUARED_RELU[1], SQUARED_RELU[0])  # made, then undone
+    assert edited(sources) is None
+
+
+def test_an_edit_that_changes_no_arithmetic_trains_bit_for_bit_like_the_original():
+    sources, _ = edit(MODEL, 'def linear(x, w):', '# a comment a student added\ndef linear(x, w):')
+    code = edited(sources)
+    assert code.changed == [MODEL] and '+# a comment a student added' in code.diff()
+    plain, mine = mg.Trainer(config(), DOCS), mg.Trainer(config(), DOCS, code=code)
+    assert losses(mine, 6) == losses(plain, 6)
+    assert mine.engine.weights() == plain.engine.weights()
+    assert mine.sample(3, rng=__import__('random').Random(5)) == plain.sample(3, rng=__import__('random').Random(5))
+
+
+def test_squared_relu_trains_differently_and_exactly_as_the_edited_files_in_place(tmp_path):
+    sources, _ = edit(MODEL, *SQUARED_RELU)
+    code = edited(sources)
+    mine = mg.Trainer(config(), DOCS, code=code)
+    edited_losses = losses(mine, 6)
+    assert edited_losses != losses(mg.Trainer(config(), DOCS), 6)
+    # the oracle: a copy of the package with the edited file in place of the shipped one, run by the CLI
+    shutil.copytree(ROOT / 'microgpt', tmp_path / 'microgpt', ignore=shutil.ignore_patterns('__pycache__'))
+    (tmp_path / MODEL).write_text(sources[MODEL], encoding='utf-8')
+    (tmp_path / 'input.txt').write_text('\n'.join(DOCS) + '\n', encoding='utf-8')
+    subprocess.run([sys.executable, '-m', 'microgpt', '--n-embd', '8', '--n-head', '2', '--n-layer', '1',
+                    '--block-size', '8', '--steps', '6', '--samples', '0', '--log', 'log.csv'],
+                   cwd=tmp_path, check=True, capture_output=True)
+    rows = (tmp_path / 'log.csv').read_text().splitlines()[1:]
+    assert [float(r.split(',')[1]) for r in rows] == edited_losses
+    assert [mg.format_log_row(r) for r in [mg.StepResult(i + 1, l, mine.learning_rate_at(i))
+                                           for i, l in enumerate(edited_losses)]] == rows
+
+
+def test_an_edited_run_saves_its_code_and_continues_exactly(tmp_path):
+    sources, _ = edit(MODEL, *SQUARED_RELU)
+    whole = losses(mg.Trainer(config(), DOCS, code=edited(sources)), 6)
+    first = mg.Trainer(config(), DOCS, code=edited(sources))
+    losses(first, 3)
+    data = json.loads(state.dumps(first))
+    assert data['code'] == {MODEL: sources[MODEL]}
+    again = state.loads(json.dumps(data))
+    assert again.code.changed == [MODEL]
+    assert losses(again, 3) == whole[3:]
+    assert 'code' not in state.to_json(mg.Trainer(config(), DOCS))
+
+
+def test_the_cli_continues_a_saved_edited_run(tmp_path):
+    sources, _ = edit(MODEL, *SQUARED_RELU)
+    whole = losses(mg.Trainer(config(), DOCS, code=edited(sources)), 6)
+    first = mg.Trainer(config(), DOCS, code=edited(sources))
+    losses(first, 3)
+    state.save(first, tmp_path / 'run.json')
+    done = subprocess.run([sys.executable, '-m', 'microgpt', '--load', 'run.json', '--samples', '0', '--log', 'log.csv'],
+                          cwd=tmp_path, capture_output=True, text=True, env={'PYTHONPATH': str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert 'continuing with the edited code saved in run.json (microgpt/model.py)' in done.stderr
+    rows = (tmp_path / 'log.csv').read_text().splitlines()[1:]
+    assert [float(r.split(',')[1]) for r in rows] == whole[3:]  # saved without its log: the new rows
+
+
+def test_edited_code_runs_on_the_original_engine_only():
+    sources, _ = edit(MODEL, *SQUARED_RELU)
+    with pytest.raises(mg.ConfigError) as e:
+        mg.Trainer(config(), DOCS, engine='efficient', code=edited(sources))
+    assert e.value.field == 'engine' and 'original engine only' in str(e.value)
+
+
+# -- edits that break: the file, the line, the message; the model stays ------------------------------------
+BROKEN = [  # (name, file, old, new, what the message says, fails when: 'build' or 'step')
+    ('syntax', MODEL, 'def rmsnorm(x):', 'def rmsnorm(x)', 'SyntaxError', 'build'),
+    ('indentation', MODEL, '    scale = (ms + 1e-5) ** -0.5', '      scale = (ms + 1e-5) ** -0.5',
+     'IndentationError', 'build'),
+    ('import time', AUTOGRAD, 'import math', 'import math\nimport maths_of_my_own', "ModuleNotFoundError", 'build'),
+    ('typo in gpt', MODEL, '    x = rmsnorm(x)\n    for li', '    x = rmsnom(x)\n    for li',
+     "NameError: name 'rmsnom' is not defined", 'step'),
+    ('autograd', AUTOGRAD, 'return Value(self.data + other.data, (self, other), (1, 1))',
+     'return Value(self.data + other.dat, (self, other), (1, 1))', "AttributeError", 'step'),
+    ('gpt returns a tuple', MODEL, '    return logits\n', '    return logits, x\n', 'AttributeError', 'step'),
+    ('train_step returns the Value', MODEL, '        return loss.data\n', '        return loss\n',
+     'train_step returned Value(data=', 'step'),
+    ('nan loss', MODEL, "return (1 / n) * sum(losses)", "return (1 / n) * sum(losses) * float('nan')",
+     'the loss is nan: not a finite number', 'step'),
+    ('init_weights', MODEL, "weights = {'wte': matrix(rng, vocab_size, n_embd)", "weights = {'wte': matrix(rng, vocab_size)",
+     'TypeError', 'build'),
+    ('no init_weights', MODEL, 'def init_weights(', 'def initial_weights(', 'defines no init_weights', 'build'),
+    ('a late failure in Adam', MODEL, '        self.m, self.v = m, v\n', "        raise RuntimeError('late')\n",
+     "RuntimeError: late", 'step'),
+]
+
+
+@pytest.mark.parametrize('name, path, old, new, message, when', BROKEN, ids=[b[0] for b in BROKEN])
+def test_a_broken_edit_says_its_file_line_and_message(name, path, old, new, message, when):
+    sources, line = edit(path, old, new)
+    if name == 'train_step returns the Value':  # reported at the function that returned it
+        line = next(i for i, t in enumerate(sources[path].splitlines(), 1) if 'def train_step' in t)
+    if name == 'nan loss':  # the check that found it, in the edited file
+        line = next(i for i, t in enumerate(sources[path].splitlines(), 1) if 'raise NonFiniteLoss' in t)
+    if name == 'gpt returns a tuple':  # where the tuple is used as logits
+        line = next(i for i, t in enumerate(sources[path].splitlines(), 1) if 'max_val = max(' in t)
+    if name == 'no init_weights':
+        line = None
+    if name == 'import time':
+        line += 1
+    with pytest.raises(CodeError) as e:
+        trainer = mg.Trainer(config(), DOCS, code=EditedCode(sources))
+        before = trainer.engine.weights(), trainer.engine.adam_state()
+        assert when == 'step', 'the edit should have failed to build'
+        losses(trainer, 2)
+    error = e.value
+    assert (error.file, error.line) == (path, line)
+    assert message in error.message and message in str(error)
+    if when == 'step':
+        assert error.step == 1 and trainer.step_count == 0
+        assert (trainer.engine.weights(), trainer.engine.adam_state()) == before  # nothing of the step applied
+    else:
+        assert error.step is None
+
+
+def test_a_failing_step_keeps_the_steps_before_it():
+    sources, _ = edit(MODEL, '        loss.backward()\n', '        loss.backward()\n        assert step < 2\n')
+    trainer = mg.Trainer(config(), DOCS, code=edited(sources))
+    with pytest.raises(CodeError) as e:
+        trainer.train(10)
+    assert [r.step for r in e.value.results] == [1, 2] and trainer.step_count == 2 and e.value.step == 3
+    assert 'AssertionError' in str(e.value) and '(at step 3)' in str(e.value)
+
+
+def test_sampling_and_forward_passes_of_broken_code_say_where():
+    sources, line = edit(MODEL, '        probs = softmax([l / temperature for l in logits])',
+                         '        probs = softmax([l / temperatur for l in logits])')
+    trainer = mg.Trainer(config(), DOCS, code=edited(sources))
+    losses(trainer, 1)  # training does not use next_token_probs
+    with pytest.raises(CodeError) as e:
+        trainer.sample(1)
+    assert (e.value.file, e.value.line) == (MODEL, line) and 'NameError' in e.value.message
+    sources, line = edit(MODEL, '                attention[-1].append([w.data for w in attn_weights])',
+                         '                attention[-1].append([w.dta for w in attn_weights])')
+    trainer = mg.Trainer(config(), DOCS, code=edited(sources))
+    with pytest.raises(CodeError) as e:
+        trainer.attention_maps('emma')
+    assert (e.value.file, e.value.line) == (MODEL, line)
+
+
+def test_a_saved_state_with_code_that_does_not_compile_says_so():
+    data = json.loads(state.dumps(mg.Trainer(config(), DOCS)))
+    data['code'] = {MODEL: 'def broken(:\n'}
+    with pytest.raises(CodeError) as e:
+        state.from_json(data)
+    assert (e.value.file, e.value.line) == (MODEL, 1)
+    data['code'] = {'microgpt/cli.py': 'print(1)\n'}
+    with pytest.raises(CodeError) as e:
+        state.from_json(data)
+    assert 'is not one of the files you can edit' in str(e.value)
+    data['code'] = ['not', 'a', 'dict']
+    with pytest.raises(mg.StateError):
+        state.from_json(data)
+
+
+def test_the_cli_refuses_a_saved_state_whose_code_does_not_compile(tmp_path):
+    data = json.loads(state.dumps(mg.Trainer(config(), DOCS)))
+    data['code'] = {MODEL: original_sources()[MODEL].replace('def rmsnorm(x):', 'def rmsnorm(x)')}
+    (tmp_path / 'run.json').write_text(json.dumps(data), encoding='utf-8')
+    done = subprocess.run([sys.executable, '-m', 'microgpt', '--load', 'run.json', '--samples', '0'],
+                          cwd=tmp_path, capture_output=True, text=True, env={'PYTHONPATH': str(ROOT)})
+    line = next(i for i, t in enumerate(data['code'][MODEL].splitlines(), 1) if 'def rmsnorm(x)' in t)
+    assert done.returncode == 2 and done.stdout == ''
+    assert done.stderr == f'microgpt: microgpt/model.py, line {line}: SyntaxError: expected \':\'\n'
