@@ -21,7 +21,8 @@ export { version };
 // (asyncio, pyodide.http) first. A module left out still works: it is imported when first needed.
 const PRELOAD = [
   "asyncio", "pyodide.http", "pyodide.ffi", "json", "random", "math", "time", "gc", "dataclasses", "typing",
-  "functools", "itertools", "operator", "linecache", "collections", "contextlib", "base64", "html", "inspect",
+  "functools", "itertools", "operator", "linecache", "collections", "contextlib", "difflib", "types", "pathlib",
+  "base64", "html", "inspect",
 ];
 const INDEX_URL = new URL("./pyodide/", import.meta.url).href;
 const CACHE = "microgpt-pyodide-snapshot";  // kept across builds (sw.js replaces only its offline copies)
