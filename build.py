@@ -114,7 +114,7 @@ def copy_web(dist, package_files):
         if not src.is_file() or '__pycache__' in src.parts:
             continue
         rel = src.relative_to(ROOT / 'web').as_posix()
-        if rel in ('index.html', SERVICE_WORKER):
+        if rel in ('index.html', SERVICE_WORKER, EDITOR_ENTRY):
             continue
         copy_file(src, dist / rel)
         if rel.endswith('.py') and rel not in (MAIN_SCRIPT, WORKER_SCRIPT):
@@ -134,6 +134,33 @@ def copy_web(dist, package_files):
 
 MAIN_SCRIPT, WORKER_SCRIPT = 'main.py', 'worker.py'
 SERVICE_WORKER = 'sw.js'
+
+
+# -- the Code panel's editor: web/editor.js and CodeMirror, bundled by esbuild (an npm devDependency) ---------
+EDITOR_ENTRY = 'editor.js'
+EDITOR_BUNDLE = 'vendor/editor/editor.js'
+EDITOR_CACHE = NODE_MODULES / '.microgpt-editor'  # bundles by the hash of their inputs (npm ci starts it afresh)
+
+
+def bundle_editor(dist):
+    """dist/vendor/editor/editor.js: esbuild bundles web/editor.js with the CodeMirror packages it imports,
+    only when web/editor.js or package-lock.json changed since the last bundle (else the kept one is copied)."""
+    entry = ROOT / 'web' / EDITOR_ENTRY
+    digest = hashlib.sha256(entry.read_bytes() + (ROOT / 'package-lock.json').read_bytes()).hexdigest()[:16]
+    kept = EDITOR_CACHE / f'{digest}.js'
+    if not kept.exists():
+        node = shutil.which('node')
+        if node is None:
+            sys.exit('build.py: Node.js is needed to bundle the code editor (install Node.js 18 or newer)')
+        EDITOR_CACHE.mkdir(exist_ok=True)
+        for old in EDITOR_CACHE.glob('*.js'):
+            old.unlink()
+        partial = kept.with_suffix('.partial')
+        subprocess.run([node, str(NODE_MODULES / 'esbuild' / 'bin' / 'esbuild'), str(entry), '--bundle',
+                        '--format=iife', '--minify', '--target=es2020', '--log-level=warning',
+                        f'--outfile={partial}'], cwd=ROOT, check=True)
+        partial.replace(kept)
+    copy_file(kept, dist / EDITOR_BUNDLE)
 
 
 def write_service_worker(dist):
@@ -160,6 +187,12 @@ def settings_form():
     from microgpt.config import SETTINGS
 
     def field(s):
+        if s.kind is bool:  # a check box, its label after it
+            checked = ' checked' if s.default else ''
+            return (f'<div class="field check"><input type="checkbox" id="{s.name}" data-setting '
+                    f'data-label="{s.label}" aria-describedby="err-{s.name}"{checked}>'
+                    f'<label for="{s.name}">{s.label}</label><code>{s.name}</code>\n'
+                    f'  <span class="field-error" id="err-{s.name}"></span></div>')
         # a text field: the worker reads exactly what was typed (a number field turns "1e400" or "NaN" into "")
         mode = ' inputmode="numeric"' if s.kind is int else ''
         return (f'<div class="field"><label for="{s.name}">{s.label}</label>\n'
@@ -221,6 +254,7 @@ def build(dist=DIST):
     WRITTEN.clear()
     copy_runtime(dist)
     copy_web(dist, copy_package(dist))
+    bundle_editor(dist)
     write_datasets(dist)
     WRITTEN.add(dist / SERVICE_WORKER)
     remove_stale(dist)

@@ -7,7 +7,7 @@ Sections (all of them unless --only names some), each printing its figures as it
   engines   for each engine, ms/step of the page's training loop (R runs, the engines taking turns; the median
             and the range, and the speed-up of each pair of runs) and of a bare Pyodide worker running the same
             engine in the same browser, and their ratio; 1000 steps of the bigger model; the longest
-            main-thread task while the page trains for S seconds.
+            main-thread task while the page trains for S seconds; the views' answer times (views_answer_times).
   ready     seconds from navigation to ready (Train enabled): a first visit (a new browser profile, nothing
             cached), V repeat visits once the service worker holds the offline copy, a repeat visit offline,
             V repeat visits with service workers blocked (the HTTP cache only), and V first and repeat visits of
@@ -129,6 +129,49 @@ def page_ms_per_step(page, engine, steps):
     return (time.perf_counter() - t0) * 1000 / (steps - s0)
 
 
+def view_times(page, view, text, repeats):
+    """ms of `repeats` answers of one view (next_token or attention), each for another text: from the request
+    to the drawing (the page's measure: the lock, the worker, the drawing) and in the worker alone."""
+    box = '#next-bars' if view == 'next_token' else '#attention-maps'
+    totals, workers = [], []
+    for i in range(repeats):
+        page.evaluate(f'document.querySelector("{box}").removeAttribute("data-ms")')
+        word = text[: 1 + i % len(text)]
+        if view == 'next_token':
+            page.get_by_label('Prefix', exact=True).fill(word)
+        else:
+            page.get_by_label('Word', exact=True).fill(word)
+            page.get_by_role('button', name='Show attention').click()
+        page.wait_for_function(f'() => document.querySelector("{box}").hasAttribute("data-ms")', timeout=60_000)
+        totals.append(float(page.get_attribute(box, 'data-ms')))
+        workers.append(float(page.get_attribute(box, 'data-worker-ms')))
+    return totals, workers
+
+
+def views_answer_times(page, repeats=15):
+    """The views' answer times at the default size (the page's default model, original engine): idle, and
+    while the page trains (a view waits for the training batch under way, up to 100 ms). Returns printed lines."""
+    page.get_by_label('Engine').select_option(index=0)
+    page.get_by_label('Steps', exact=True).fill('100000')
+    page.get_by_role('button', name='Reset').click()
+    page.get_by_role('button', name='Step', exact=True).click()
+    wait_for_step(page, 1)
+    lines = []
+    for state in ('idle', 'training'):
+        if state == 'training':
+            page.get_by_role('button', name='Train').click()
+            wait_for_step(page, 5)
+        for view, text in (('next_token', 'mariann'), ('attention', 'christopher')):
+            totals, workers = view_times(page, view, text, repeats)
+            lines.append(f'{view:<10} {state:<8} request to drawn: median {statistics.median(totals):6.1f} ms '
+                         f'(max {max(totals):6.1f}); in the worker: median {statistics.median(workers):5.1f} ms '
+                         f'(max {max(workers):5.1f})')
+            print(lines[-1], flush=True)
+        if state == 'training':
+            page.get_by_role('button', name='Pause').click()
+    return lines
+
+
 def engines_section(browser, url, args, dist):
     context = browser.new_context()
     page = context.new_page()
@@ -166,6 +209,8 @@ def engines_section(browser, url, args, dist):
     time.sleep(args.long_task_seconds)
     page.get_by_role('button', name='Pause').click()
     longest = page.evaluate('window.__longest')
+    print(f'the views, {args.view_repeats} answers each (default model, original engine):', flush=True)
+    view_lines = views_answer_times(page, args.view_repeats)
     page.close()  # the page's worker ends, so the bare worker has the CPU to itself
     bare_page = context.new_page()
     bare_page.goto(url + '__bench/bare.html')
@@ -185,6 +230,8 @@ def engines_section(browser, url, args, dist):
     lines.append(f'efficient, n_embd 32, n_layer 2, 1000 steps in the page: {big_seconds:.1f} s')
     longest_text = f'{longest:.0f} ms' if longest else 'none over 50 ms (the Long Tasks API reports only those)'
     lines.append(f'longest main-thread task during {args.long_task_seconds:.0f} s of training: {longest_text}')
+    lines.append("the views' answer times (default model, original engine):")
+    lines += ['  ' + line for line in view_lines]
     return lines
 
 
@@ -376,6 +423,7 @@ def main():
     parser.add_argument('--repeats', type=int, default=3,
                         help='engines: page runs of each engine; autosave: runs with and without (runs vary by a few %%)')
     parser.add_argument('--long-task-seconds', type=float, default=20.0)
+    parser.add_argument('--view-repeats', type=int, default=15, help="engines: answers timed for each view's figure")
     parser.add_argument('--visits', type=int, default=3, help='ready: repeat visits timed')
     parser.add_argument('--autosave-seconds', type=float, default=30.0, help='autosave: training time of each run')
     args = parser.parse_args()

@@ -22,8 +22,12 @@ def build_parser():
                description='Train a tiny GPT on a text file (one document per line), then sample from it.')
     p.add_argument('--input', default='input.txt', help='text file, one document per line (default: input.txt)')
     for setting in SETTINGS:
-        p.add_argument(setting.cli_flag, dest=setting.name, type=setting.kind, metavar='N' if setting.kind is int else 'X',
-                       help=f'{setting.help} (default: {setting.default})')
+        help = f'{setting.help} (default: {setting.default})'.replace('%', '%%')  # argparse formats help with %
+        if setting.kind is bool:  # a flag without a value turns it on
+            p.add_argument(setting.cli_flag, dest=setting.name, action='store_true', default=None, help=help)
+        else:
+            p.add_argument(setting.cli_flag, dest=setting.name, type=setting.kind,
+                           metavar='N' if setting.kind is int else 'X', help=help)
     p.add_argument('--stop-at', type=int, metavar='N',
                    help='stop after step N (the learning rate still decays over all the steps): '
                         'with --save, a run to continue later with --load')
@@ -72,13 +76,18 @@ def run(args, out):
     log = open(args.log, 'w', encoding='utf-8', newline='\n') if args.log else None
     try:
         out.write(f"num docs: {len(trainer.docs)}\n")
+        if trainer.held_out:
+            out.write(f"held out for validation: {len(trainer.held_out)}\n")
         out.write(f"vocab size: {trainer.vocab_size}\n")
         out.write(f"num params: {trainer.num_params}\n")
         if log:
             log.write(LOG_HEADER + '\n' + ''.join(row + '\n' for row in rows or ()))
+        if trainer.validation_due() and trainer.step_count < stop_at:
+            out.write(f"step {trainer.step_count:4d} / {cfg.num_steps:4d} | validation loss {trainer.validation_loss():.4f}\n")
         while trainer.step_count < stop_at:
             result = trainer.step()
-            out.write(f"step {result.step:4d} / {cfg.num_steps:4d} | loss {result.loss:.4f}\n")
+            validation = f" | validation loss {trainer.validation_loss():.4f}" if trainer.validation_due() else ''
+            out.write(f"step {result.step:4d} / {cfg.num_steps:4d} | loss {result.loss:.4f}{validation}\n")
             row = format_log_row(result)
             if rows is not None:
                 rows.append(row)

@@ -32,7 +32,7 @@ MAX_SEED = 2**32 - 1
 class Setting:
     """One setting, described once: the CLI's flags and help, the page's form and the checks come from here."""
     name: str
-    kind: type  # int or float
+    kind: type  # int, float or bool (a check box on the page, a flag without a value in the CLI)
     default: object
     label: str  # the page's name for it
     help: str  # the CLI's help
@@ -51,6 +51,10 @@ class Setting:
     def parse(self, text):
         """The value of a text typed for this setting (a whole number may be written 16, 1.6e1 or 16.0)."""
         text = str(text).strip()
+        if self.kind is bool:
+            if text.lower() in ('true', 'false'):
+                return text.lower() == 'true'
+            raise ConfigError(self.name, f'must be True or False, got {text!r}')
         try:
             number = int(text) if self.kind is int else float(text)
         except ValueError:
@@ -101,6 +105,10 @@ class Config:
     # in [0.01, 10], control the "creativity" of generated text, low to high (below 0.01 logits / temperature
     # can overflow: 1e-310 ** -1 raises OverflowError)
     temperature: float = setting(0.5, 'Temperature', 'sampling temperature', 0.01, 10.0, keeps_model=True)
+    # off: every document is trained on, as in the gist; on: the trainer holds out a tenth (trainer.py)
+    validation: bool = setting(False, 'hold out 10% for validation',
+                               'hold out 10% of the documents (fixed by the seed) and report a validation loss',
+                               False, True)
     beta1: float = setting(0.85, 'Beta 1', 'Adam beta1', 0.0, 1.0, high_open=True, advanced=True)
     beta2: float = setting(0.99, 'Beta 2', 'Adam beta2', 0.0, 1.0, high_open=True, advanced=True)
     eps: float = setting(1e-8, 'Epsilon', "Adam's epsilon", 0.0, 1.0, low_open=True, advanced=True)
@@ -134,6 +142,8 @@ class Config:
         for s in SETTINGS:
             if s.kind is int:
                 _check_int(s.name, getattr(self, s.name), s.low, s.high)
+            elif s.kind is bool and not isinstance(getattr(self, s.name), bool):
+                raise ConfigError(s.name, f'must be True or False, got {getattr(self, s.name)!r}')
         if self.n_head > self.n_embd:
             raise ConfigError('n_head', f'must be at most n_embd ({self.n_embd}), got {self.n_head}', also=('n_embd',))
         if self.n_embd % self.n_head:

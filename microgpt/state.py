@@ -5,9 +5,10 @@ Version 1, a JSON object:
   format    "microgpt-state"
   version   1
   engine    the engine that wrote it ("original" or "efficient"); any engine can continue it
-  config    every Config setting (config.to_dict())
+  config    every Config setting (config.to_dict()); `validation` only when true (a file of a run without it
+            stays readable by the versions before it: a missing setting has its default)
   uchars    the vocabulary: the sorted distinct characters of the documents, as one string
-  docs      the documents in training order (already shuffled)
+  docs      the documents in training order (already shuffled); with `validation` the held-out tenth last
   step      the steps done, 0 .. num_steps
   weights   {name: rows of floats}, the names and shapes of model.weight_shapes, in that order
   adam_m    Adam's first moments, one float per parameter (the weights flattened row after row)
@@ -45,9 +46,9 @@ def to_json(trainer, log=None):
         'format': FORMAT,
         'version': VERSION,
         'engine': trainer.engine.name,
-        'config': trainer.config.to_dict(),
+        'config': _config_dict(trainer.config),
         'uchars': ''.join(trainer.tokenizer.uchars),
-        'docs': list(trainer.docs),  # in training order (already shuffled)
+        'docs': list(trainer.docs) + list(trainer.held_out),  # in training order (already shuffled)
         'step': trainer.step_count,
         'weights': trainer.engine.weights(),
         'adam_m': m,
@@ -59,6 +60,13 @@ def to_json(trainer, log=None):
     if trainer.code is not None:
         data['code'] = {path: trainer.code.sources[path] for path in trainer.code.changed}
     return data
+
+
+def _config_dict(config):
+    values = config.to_dict()
+    if not values['validation']:
+        del values['validation']
+    return values
 
 
 def from_json(data, engine=None):

@@ -102,7 +102,7 @@ def test_long_messages_wrap_in_the_alert_line_and_the_summary(ui):
     assert_no_sideways_scroll(ui, 'a long file name in the summary and the dataset menu')
     ui.page.set_viewport_size({'width': 360, 'height': 800})
     assert_no_sideways_scroll(ui, 'a long file name in a 360 px window')
-    widths = ui.page.locator('input[data-setting]').evaluate_all('fields => fields.map(f => f.offsetWidth)')
+    widths = ui.page.locator('input[data-setting][type=text]').evaluate_all('fields => fields.map(f => f.offsetWidth)')
     assert min(widths) >= 96, f'settings fields squeezed in a 360 px window: {widths}'
 
 

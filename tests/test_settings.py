@@ -44,7 +44,7 @@ def read_form(dist_dir):
 def test_every_config_field_has_a_description():
     assert [s.name for s in SETTINGS] == [f.name for f in fields(Config)]
     for s in SETTINGS:
-        assert s.kind in (int, float) and isinstance(s.default, s.kind), s
+        assert s.kind in (int, float, bool) and isinstance(s.default, s.kind), s
         assert s.label and s.help, s
         assert s.low <= s.default <= s.high, s
 
@@ -63,10 +63,16 @@ def test_the_cli_has_a_flag_for_every_setting():
     for s in SETTINGS:
         action = actions[s.name]
         assert s.cli_flag in action.option_strings
-        assert action.type is s.kind
-        assert s.help in action.help and str(s.default) in action.help
-    args = parser.parse_args([arg for s in SETTINGS for arg in (s.cli_flag, str(s.default))])
-    assert {s.name: getattr(args, s.name) for s in SETTINGS} == Config().to_dict()
+        if s.kind is bool:  # a flag without a value: given, it is on
+            assert action.nargs == 0 and action.const is True and action.default is None
+        else:
+            assert action.type is s.kind
+        assert s.help.replace('%', '%%') in action.help and str(s.default) in action.help
+    args = parser.parse_args([arg for s in SETTINGS if s.kind is not bool for arg in (s.cli_flag, str(s.default))])
+    given = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
+    assert Config(**given).to_dict() == Config().to_dict()
+    flags = parser.parse_args([s.cli_flag for s in SETTINGS if s.kind is bool])
+    assert all(getattr(flags, s.name) is True for s in SETTINGS if s.kind is bool)
 
 
 def test_the_page_has_a_field_for_every_setting(dist_dir):
@@ -75,8 +81,16 @@ def test_the_page_has_a_field_for_every_setting(dist_dir):
     for s in SETTINGS:
         attrs = form.inputs[s.name]
         assert form.labels[s.name] == s.label == attrs['data-label']
-        assert s.kind(attrs['value']) == s.default
+        if s.kind is bool:
+            assert attrs['type'] == 'checkbox' and ('checked' in attrs) == s.default
+        else:
+            assert attrs['type'] == 'text' and s.kind(attrs['value']) == s.default
         assert attrs['aria-describedby'] == 'err-' + s.name
+
+
+def test_a_boolean_setting_must_be_a_bool():
+    with pytest.raises(ConfigError, match="validation: must be True or False, got 1"):
+        Config(validation=1).validate()
 
 
 def test_only_steps_and_temperature_keep_the_model():
@@ -85,7 +99,8 @@ def test_only_steps_and_temperature_keep_the_model():
 
 @pytest.mark.parametrize('name, text, value', [
     ('n_embd', '16', 16), ('n_embd', ' 1.6e1 ', 16), ('n_embd', '16.0', 16), ('num_steps', '1e12', 10**12),
-    ('learning_rate', '0.01', 0.01), ('learning_rate', '1e-2', 0.01), ('seed', '7', 7)])
+    ('learning_rate', '0.01', 0.01), ('learning_rate', '1e-2', 0.01), ('seed', '7', 7),
+    ('validation', 'True', True), ('validation', 'false', False), ('validation', ' TRUE ', True)])
 def test_parse_reads_what_a_user_types(name, text, value):
     setting = {s.name: s for s in SETTINGS}[name]
     parsed = setting.parse(text)
@@ -95,7 +110,8 @@ def test_parse_reads_what_a_user_types(name, text, value):
 @pytest.mark.parametrize('name, text, rule', [
     ('n_embd', '', "must be a whole number, got ''"), ('n_embd', '1.5', "must be a whole number, got '1.5'"),
     ('n_embd', 'inf', "must be a whole number, got 'inf'"), ('seed', 'x', "must be a whole number, got 'x'"),
-    ('learning_rate', 'abc', "must be a number, got 'abc'")])
+    ('learning_rate', 'abc', "must be a number, got 'abc'"), ('validation', 'yes', "must be True or False, got 'yes'"),
+    ('validation', '1', "must be True or False, got '1'")])
 def test_parse_names_the_setting_and_the_text(name, text, rule):
     setting = {s.name: s for s in SETTINGS}[name]
     with pytest.raises(ConfigError) as e:

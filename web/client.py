@@ -4,6 +4,8 @@
 # Every call has a deadline scaled to the work it asks for (BASE_MS plus the model's step time, as the worker
 # estimates and then measures it, times the steps of work). A call past its deadline, or an error event of the
 # worker, means the worker is gone: every later call answers at once with `dead`'s message until restart().
+# A call that runs edited code (the Code panel) has the user's step time limit instead: past it the code ran
+# away, and the page stops the worker (code_panel.py starts a fresh one).
 import json
 
 from pyscript import window, workers
@@ -18,6 +20,8 @@ class Connection:
         self.dead = ''  # why the worker is gone ('' while it answers)
         self.step_ms = 1000.0  # a step of the current model: the worker's estimate, then its measurement
         self.on_dead = None  # called once when the worker is found gone
+        self.edited = False  # the current model runs edited code: its steps have the step time limit
+        self.step_limit_ms = 10000  # the Code panel's "Step time limit (seconds)"
 
     def lost(self, why):
         if not self.dead:
@@ -44,15 +48,36 @@ async def restart(number):
     await connect(name)
 
 
-def ask(name, *args, work_ms=0):
-    """Start a worker function; await answer() for its result. Calls run in the worker in the order asked."""
+RAN_AWAY = 'your code ran past the step time limit'  # how a limited call's lateness is told (code_panel.py)
+
+
+def ask(name, *args, work_ms=0, limit_steps=0):
+    """Start a worker function; await answer() for its result. Calls run in the worker in the order asked.
+
+    limit_steps: the call runs at most that many steps of edited code, each within the step time limit."""
     if C.dead:
-        return name, None, 0
-    deadline = BASE_MS + work_ms
+        return name, None, 0, ''
+    deadline, late = BASE_MS + work_ms, ''
+    if C.edited:  # it may wait behind a step of edited code
+        deadline += C.step_limit_ms
+    if limit_steps:
+        deadline = work_ms + limit_steps * C.step_limit_ms
+        late = '%s (%s s a step)' % (RAN_AWAY, seconds(C.step_limit_ms))
     try:
-        return name, window.trainerWorkers.deadline(C.name, getattr(C.worker, name)(*args), deadline), deadline
+        promise = window.trainerWorkers.deadline(C.name, getattr(C.worker, name)(*args), deadline)
+        return name, promise, deadline, late
     except Exception as e:  # noqa: BLE001 - the page must survive anything
-        return name, e, deadline
+        return name, e, deadline, late
+
+
+def seconds(ms):
+    return ('%.1f' % (ms / 1000)).rstrip('0').rstrip('.')
+
+
+def stop(why):
+    """End the worker now (the Code panel's Stop): calls under way answer with why, as a gone worker's do."""
+    C.lost(why)
+    window.trainerWorkers.kill(C.name, why)
 
 
 async def answer(asked, split=False):
@@ -60,7 +85,7 @@ async def answer(asked, split=False):
 
     split: an answer in two parts (export_state, import_state): its first line is the answer, and the text
     after it stays in JavaScript, as reply['parts'] for keep.js's keepStore."""
-    name, promise, deadline = asked
+    name, promise, deadline, late = asked
     if C.dead:
         return {'error': C.dead, 'dead': True}
     parts = None
@@ -74,7 +99,8 @@ async def answer(asked, split=False):
             text = await promise
     except Exception as e:  # noqa: BLE001
         if 'no answer' in str(e):
-            C.lost('the Python worker stopped answering (%s gave no answer within %d s)' % (name, deadline // 1000))
+            C.lost(late or 'the Python worker stopped answering (%s gave no answer within %d s)' % (
+                name, deadline // 1000))
         if C.dead:
             return {'error': C.dead, 'dead': True}
         return {'error': 'the worker failed in %s: %s' % (name, e)}
@@ -84,15 +110,16 @@ async def answer(asked, split=False):
         return {'error': 'the worker gave an unreadable answer to %s' % name}
     if not isinstance(reply, dict):
         return {'error': 'the worker gave an unexpected answer to %s' % name}
-    if 'step_ms' in reply:
+    if 'step_ms' in reply:  # a MODEL answer
         C.step_ms = reply['step_ms']
+        C.edited = bool(reply.get('code'))
     if parts is not None and 'error' not in reply:
         reply['parts'] = parts
     return reply
 
 
-async def call(name, *args, work_ms=0):
-    return await answer(ask(name, *args, work_ms=work_ms))
+async def call(name, *args, work_ms=0, limit_steps=0):
+    return await answer(ask(name, *args, work_ms=work_ms, limit_steps=limit_steps))
 
 
 def init(base_url):
@@ -117,6 +144,8 @@ def reset(settings, engine):
 
 def ask_train(max_steps, budget_ms):
     """train() started, not awaited: the training loop asks for the next batch before showing the last."""
+    if C.edited:
+        return ask('train', max_steps, budget_ms, work_ms=budget_ms, limit_steps=1)
     return ask('train', max_steps, budget_ms, work_ms=budget_ms + 4 * C.step_ms)
 
 
@@ -133,10 +162,12 @@ def set_engine(engine):
 
 
 def sample(count, temperature_text):
-    return call('sample', count, temperature_text, work_ms=count * C.step_ms)
+    return call('sample', count, temperature_text, work_ms=count * C.step_ms, limit_steps=1 if C.edited else 0)
 
 
 def verify(steps):
+    if C.edited:  # the steps on the edited code and on the original
+        return call('verify', steps, limit_steps=2 * steps)
     return call('verify', steps, work_ms=4 * steps * C.step_ms)
 
 
@@ -159,3 +190,25 @@ def export_state():
 
 def import_state(url, source):
     return answer(ask('import_state', url, source, work_ms=30000), split=True)  # up to the largest model's file
+
+
+def next_token(prefix, temperature_text):
+    return call('next_token', prefix, temperature_text, work_ms=2 * C.step_ms)
+
+
+def attention(word):
+    return call('attention', word, work_ms=2 * C.step_ms)
+
+
+def code_files():
+    return call('code_files')
+
+
+def code_check(sources_json):
+    return call('code_check', sources_json)
+
+
+def code_train(settings, sources_json):
+    """A new model with the edited code and its first step: building it may take up to BASE_MS / 3, the step
+    has the step time limit."""
+    return call('code_train', json.dumps(settings), sources_json, work_ms=BASE_MS // 3, limit_steps=1)

@@ -18,7 +18,8 @@ from status import update_buttons, update_status
 from ui import alert, el, now, on, plural, set_text
 
 AUTOSAVE_MS = 5000  # while training, the run is stored this often (and on Pause, and when the tab is hidden)
-MODEL_KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms')
+MODEL_KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'vocab_size', 'source', 'validation',
+              'code')
 SUMMARY = ('n_layer', 'n_embd', 'n_head', 'block_size', 'num_steps', 'learning_rate', 'seed')
 
 
@@ -33,6 +34,7 @@ class Keep:
 
 
 K = Keep()
+after_import = []  # awaited with the answer of a run loaded, resumed or restored (code_panel.py: its edited code)
 
 
 def describe_run(head):
@@ -90,7 +92,7 @@ async def import_locked(url, source, label):
     S.running = False
     config = r['config']
     for name in settings_form.NAMES:
-        el(name).value = str(config[name])
+        settings_form.write_value(name, config[name])
     datasets.show_dataset(r['dataset'])
     datasets.set_custom_option(label)
     S.dataset_choice, S.dataset_blob = 'custom', None
@@ -101,6 +103,8 @@ async def import_locked(url, source, label):
     K.first_seen[r['gen']] = now()
     await settings_form.describe()
     await training.refresh_samples_locked()
+    for hook in after_import:
+        await hook(r)
     update_status()
     update_buttons()
     return r

@@ -11,6 +11,11 @@
 #   share.py          the state in the URL fragment: a link opens the same run (share_data.py: its dataset,
 #                     share_panel.py: the Share panel that builds one)
 #   keep.py           Save model, Load model, autosave and the offer to resume, Save chart
+#   overlay.py        the previous run's curve on the chart after a new model, and the validation line's legend
+#   views.py          what the views share: asked between training batches, refreshed while training
+#   next_token.py     the next-character probabilities after a Prefix (views.js draws the bars)
+#   attention.py      attention heatmaps of a word (views.js draws them)
+#   code_panel.py     the Code panel: the engine's files in an editor, Train with my code, Stop
 # Importing a module registers its event handlers. Start-up marks its steps (performance marks "microgpt:...",
 # benchmarks/browser.py prints them as a timeline).
 import asyncio
@@ -18,9 +23,12 @@ import asyncio
 from pyscript import document, window
 
 import client
+import code_panel
 import datasets
+import attention  # noqa: F401 - the Attention view's handlers
 import keep
 import models
+import next_token  # noqa: F401 - the Next character view's handlers
 import restart  # noqa: F401 - its button's handler, and what the page does when the worker is gone
 import share
 import share_panel  # noqa: F401 - the Share panel's handlers
@@ -51,6 +59,7 @@ async def start():
             alert.show('Python could not start: ' + info['error'])
             return
         datasets.show_presets(info['presets'])
+        await code_panel.load_files_locked()
         # the link's settings, engine and dataset (else the first preset), then a file chosen while Python
         # was loading (if any) replaces the dataset
         await share.open_link_locked()

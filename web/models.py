@@ -3,25 +3,32 @@
 from pyscript import window
 
 import client
+import overlay
 import settings_form
 from session import S, lock, wait_ready
 from status import update_buttons, update_status
 from ui import alert, el, now, on, plural, set_text
 
 
+after_new_model = []  # called after the page shows a new model (views.py: the views follow it)
+
+
 def new_model(info):
+    options = overlay.chart_options(info)  # before S.model changes: the previous run's settings
     S.model = info
     S.elapsed = 0.0
     S.marks = []
     S.last_loss = None
     S.last_sample = -1e9  # the first steps show samples at once
-    window.lossChart.reset(info['num_steps'])
+    window.lossChart.reset(info['num_steps'], options)
     el('samples').textContent = ''
     set_text('samples-note', 'A new model: press Train or Generate to see what it invents.')
     set_text('verify-result', '')
     el('engine').value = info['engine']
     update_status()
     update_buttons()
+    for hook in after_new_model:
+        hook()
 
 
 async def reset_model_locked():

@@ -10,10 +10,30 @@ from ui import alert, el, plural, set_text, thousands
 
 NAMES = [str(i.id) for i in document.querySelectorAll('[data-setting]')]  # in the order of the form
 LABELS = {name: str(el(name).getAttribute('data-label')) for name in NAMES}
+CHECKBOXES = [name for name in NAMES if str(el(name).type) == 'checkbox']  # a setting of kind bool
+
+
+def read_value(name):
+    """The text of a setting as typed (a check box: 'True' or 'False', as the setting's parse reads it)."""
+    field = el(name)
+    return str(bool(field.checked)) if name in CHECKBOXES else str(field.value)
+
+
+def default_value(name):
+    field = el(name)
+    return str(bool(field.defaultChecked)) if name in CHECKBOXES else str(field.defaultValue)
+
+
+def write_value(name, value):
+    """Show a setting's value (a config's, or a link's text) in its field."""
+    if name in CHECKBOXES:
+        el(name).checked = str(value) == 'True'
+    else:
+        el(name).value = str(value)
 
 
 def read_settings():
-    return {name: el(name).value for name in NAMES}
+    return {name: read_value(name) for name in NAMES}
 
 
 async def describe():
@@ -70,4 +90,4 @@ def show_description(d):
 def put_back(config, names):
     """Show these settings as the model has them (the user kept the model)."""
     for name in names:
-        el(name).value = str(config[name])
+        write_value(name, config[name])

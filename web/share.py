@@ -10,10 +10,11 @@ import json
 from pyscript import window
 
 import client
+import code_link
 import datasets
 import share_data
 from session import S, lock
-from settings_form import NAMES
+from settings_form import CHECKBOXES, NAMES, default_value, read_value, write_value
 from ui import alert, el, on, set_text
 
 ENGINES = ('original', 'efficient')
@@ -32,6 +33,7 @@ HIDE_ORDER = [  # (a list: MicroPython's dicts do not keep their order)
     ('advanced', ('Advanced settings', lambda: el('settings').querySelector('details.advanced'))),
     ('download', ('Download log button', lambda: el('download'))),
     ('share', ('Share panel', lambda: el('share-card'))),
+    ('code', ('Code panel', lambda: el('code-card'))),
 ]
 HIDEABLE = dict(HIDE_ORDER)
 MAX_TITLE, MAX_NOTE = 120, 500  # characters
@@ -82,7 +84,7 @@ async def open_link_locked():
     """Apply the link the page was opened with: settings, engine, then the dataset (which makes the first
     model); the first preset when the link names no dataset or a bad one. Messages name what was ignored."""
     share_data.add_reference_option()
-    ignored, seen, settings, data, engine = [], set(), [], None, None
+    ignored, seen, settings, data, engine, code = [], set(), [], None, None, None
     for key, value, why in read_parts():
         if why:
             ignored.append('%s %s' % (shown(key), why))
@@ -104,6 +106,8 @@ async def open_link_locked():
                 ignored.append('engine: %s is not an engine (original or efficient)' % shown(value))
         elif key == 'data':
             data = value
+        elif key == 'code':
+            code = value
         else:
             settings.append([key, value])  # in the link's order: on a conflict the first win
         seen.add(key)
@@ -113,7 +117,7 @@ async def open_link_locked():
             ignored.append('the settings could not be checked (%s)' % r['error'])
         else:
             for name, text in r['settings'].items():
-                el(name).value = text
+                write_value(name, text)
             ignored.extend('%s: %s' % (shown(name), why) for name, why in r['ignored'])
     if engine is not None:
         el('engine').value = engine
@@ -125,6 +129,10 @@ async def open_link_locked():
         loaded = not why
     if not loaded:
         await datasets.load_preset_locked(S.presets[0]['id'])
+    if code is not None:
+        why = await code_link.offer_locked(code)  # shown with its changes: nothing runs unless the user asks
+        if why:
+            ignored.append('code: ' + why)
     show_lesson()
     apply_lock_and_hide()
     await write_locked()
@@ -144,6 +152,7 @@ def apply_lock_and_hide():
     for name in L.lock:
         if name in NAMES:
             el(name).readOnly = True
+            el(name).disabled = name in CHECKBOXES  # a check box has no read-only state
             el(name).title = 'Fixed by the link'
         elif name == 'engine':
             el('engine').disabled = True
@@ -174,16 +183,18 @@ async def state_pairs():
     dataset, the engine; and why the dataset cannot travel in a link ('' when it can)."""
     pairs = []
     for name in NAMES:
-        field = el(name)
-        text = str(field.value).strip()
-        if name not in S.errors and not same_number(text, str(field.defaultValue)):
+        text = read_value(name).strip()
+        if name not in S.errors and not same_number(text, default_value(name)):
             pairs.append([name, text])
     data, why = await share_data.current_part()
     if data:
         pairs.append(['data', data])
     if el('engine').value != ENGINES[0]:
         pairs.append(['engine', str(el('engine').value)])
-    return pairs, why
+    code, why_code = await code_link.current_part()
+    if code:
+        pairs.append(['code', code])
+    return pairs, ' '.join(w for w in (why, why_code) if w)
 
 
 async def write_locked():
@@ -203,4 +214,4 @@ async def on_state_change(event):
 
 
 on('change', 'body')(on_state_change)
-on('click', '#use-paste, #load-url, #restart')(on_state_change)
+on('click', '#use-paste, #load-url, #restart, #code-train')(on_state_change)

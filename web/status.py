@@ -4,6 +4,8 @@ from pyscript import document
 from session import S
 from ui import clock, el, plural, set_text, thousands
 
+after_update_buttons = []  # called after update_buttons (code_panel.py: its own buttons)
+
 
 def update_buttons():
     ready, m = S.ready and not S.worker_lost, S.model
@@ -15,6 +17,8 @@ def update_buttons():
     el('reset').disabled = not (ready and (valid or S.errors_model_only))  # a new model may take them
     for id_ in ('generate', 'download', 'verify', 'use-paste', 'save-model', 'save-chart'):
         el(id_).disabled = not ready or (m is None and id_ != 'use-paste')
+    for hook in after_update_buttons:
+        hook()
 
 
 def update_status():
@@ -74,8 +78,17 @@ def show_samples(samples, temperature, step):
     ol.textContent = ''
     for text in samples:
         li = document.createElement('li')
-        li.textContent = li.title = text if text else '(empty)'  # title: the whole sample, cut when long
-        if not text:
+        li.title = text if text else '(empty)'  # the whole sample, cut when long
+        if text:  # a button: clicking it shows the sample's attention (attention.py)
+            b = document.createElement('button')
+            b.type = 'button'
+            b.className = 'sample'
+            b.textContent = text
+            b.setAttribute('data-sample', text)
+            b.setAttribute('aria-label', 'attention of ' + text)
+            li.appendChild(b)
+        else:
+            li.textContent = '(empty)'
             li.className = 'empty'
         ol.appendChild(li)
     set_text('samples-note', 'After %s, at temperature %s:' % (plural(step, 'step'), temperature))

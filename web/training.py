@@ -21,6 +21,7 @@ SAMPLES = 8
 VERIFY_STEPS = 3
 after_steps = []  # called after the page shows steps trained (keep.py: autosave)
 after_stop = []  # called when the training loop stops (keep.py: the run is saved on Pause)
+after_error = []  # called with a failed train() or sample() answer (code_panel.py: an error in edited code)
 
 
 def take_steps(r):
@@ -31,6 +32,8 @@ def take_steps(r):
     if losses:
         window.lossChart.append(r['step'] - len(losses) + 1, json.dumps(losses))
         S.last_loss = losses[-1]
+    if r.get('validation'):
+        window.lossChart.addValidation(json.dumps(r['validation']))
     S.model.update({k: r[k] for k in ('step', 'num_steps', 'done')})
     mark_step(now(), r['step'])
     update_status()
@@ -41,6 +44,8 @@ def take_steps(r):
 async def refresh_samples_locked():
     r = await client.sample(SAMPLES, el('temperature').value)
     if 'error' in r:
+        for hook in after_error:
+            hook(r)
         if r.get('field') == 'temperature':
             show_error(r)
         else:
@@ -71,6 +76,8 @@ async def training_loop():
                         if 'losses' in r:
                             take_steps(r)
                         alert.show(r['error'])
+                        for hook in after_error:
+                            hook(r)
                         S.running = False
                         break
                     if S.running and not r['done'] and lock.waiting == 0:
@@ -132,6 +139,8 @@ async def on_step(event):
         r = await client.train(1, 0)
         if 'error' in r:
             alert.show(r['error'])
+            for hook in after_error:
+                hook(r)
             return
         S.elapsed += (now() - t) / 1000
         S.marks = []
@@ -182,12 +191,15 @@ async def on_verify(event):
         alert.show('Verify: ' + r['error'])
         return
     where = 'from step %d' % r['from_step']
+    compared = r.get('compared') or ['original', 'efficient']
+    both = 'both engines' if compared[0] == 'original' else ' and on '.join(compared)
     if r['identical']:
-        result.textContent = ('Identical: %d steps %s gave the same losses and the same %s parameters on both '
-                              'engines, bit for bit.' % (r['steps'], where, thousands(r['num_params'])))
+        result.textContent = ('Identical: %d steps %s gave the same losses and the same %s parameters on %s, '
+                              'bit for bit.' % (r['steps'], where, thousands(r['num_params']), both))
         result.className = 'verify-result ok'
     else:
         what = [w for w, same in (('losses', r['same_losses']), ('parameters', r['same_params'])) if not same]
-        result.textContent = 'Different: the engines disagree on %s after %d steps %s.' % (
-            ' and '.join(what), r['steps'], where)
+        who = 'the engines' if compared[0] == 'original' else ' and '.join(compared)
+        result.textContent = 'Different: %s disagree on %s after %d steps %s.' % (
+            who, ' and '.join(what), r['steps'], where)
         result.className = 'verify-result bad'

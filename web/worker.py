@@ -6,7 +6,8 @@ files beside this script (the `files` of its config, which build.py writes), so 
 
 Every answer is one JSON string: the keys below, or, when the call fails, the error keys
 {error: the engine's message, field: the setting it concerns or null, fields: every setting it concerns,
- rule: the message without the setting's name, model_only: true when only the current model objects}.
+ rule: the message without the setting's name, model_only: true when only the current model objects,
+ code_error: {file, line, message, step} when edited code failed (microgpt/edits.py's CodeError), else null}.
 
 | call                       | arguments                              | answer keys                               |
 |----------------------------|----------------------------------------|-------------------------------------------|
@@ -21,8 +22,9 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 | set_num_steps(n)           | the new total                          | MODEL                                     |
 | set_engine(engine)         | engine name                            | MODEL (same model, other engine)          |
 | sample(count, temperature) | how many, the temperature typed        | gen, step, samples, temperature           |
-| verify(steps)              | how many steps on both engines         | identical, same_losses, same_params,      |
-|                            |                                        | steps, from_step, num_params              |
+| verify(steps)              | how many steps on both engines (a      | identical, same_losses, same_params,      |
+|                            | model of edited code: on it and on the | steps, from_step, num_params, compared    |
+|                            | original code)                         | (what ran: two names)                     |
 | log_csv()                  |                                        | csv (`python -m microgpt --log`'s bytes)  |
 | check_link(settings_json)  | [[setting, text]] in the link's order  | settings {name: text} that apply together,|
 |                            |                                        | ignored [[name, why]] (the rest)          |
@@ -30,22 +32,35 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 |                            |                                        | microgpt/state.py's JSON, log included    |
 | import_state(url, source)  | a blob: URL of a saved state (a file   | MODEL + dataset: DATASET + last_loss,     |
 |                            | or the autosaved run); its dataset name| then a line: the losses of the log (JSON) |
+| next_token(prefix, temp)   | the text typed, the temperature typed  | gen, step, prefix, temperature, ms,       |
+|                            |                                        | probs [[character or 'end', p]]           |
+| attention(word)            | a word                                 | gen, step, word, tokens (each position's  |
+|                            |                                        | input: 'BOS', then characters), ms,       |
+|                            |                                        | maps[layer][head][t][s], truncated        |
 
 DATASET = {source, documents, vocab_size, examples}
 HEAD = {gen, step, num_steps, engine, config, source}: export_state's and import_state's answers are two
   parts, a one-line JSON header and a large text after the first newline, which page.js keeps out of the
   page's MicroPython (a Blob, or the chart's points); an error is one line, the error keys.
 MODEL = {gen (bumped by every new model), step, num_steps, done, engine, config,
-         step_ms (a step's time: measured, or a bound before the first step; the page's deadlines use it)}
+         step_ms (a step's time: measured, or a bound before the first step; the page's deadlines use it),
+         vocab_size, source (the dataset's name), validation (null, or {every, sample, held_out}: the split),
+         code (the files the model runs edited, [] for the shipped code)}
+train's answer also has `validation`: [[step, loss or null]], the validation losses due in that batch (a batch
+  ends where one is due; null: not finite). next_token and attention are forward only: they use no random
+  generator and change nothing; `ms` is their time in the worker.
 """
+import difflib
 import json
 import random
 import time
 
 import js
 import microgpt as mg
+from microgpt import edits
 from microgpt import state as saved_state
 from microgpt.config import KEEPS_MODEL, SETTINGS, step_values
+from microgpt.trainer import VALIDATION_EVERY, VALIDATION_SAMPLE, split_documents
 from pyodide.http import pyfetch
 from pyscript import sync
 
@@ -65,6 +80,7 @@ class Session:
         self.preview_rng = None  # samples come from this, never from the trainer's own generator
         self.step_ms = 0.0  # the slowest batch's time per step, for the page's deadlines (0: not measured)
         self.log_complete = True  # False for a model loaded from a state without its log: S.log starts later
+        self.validated = -1  # the step of the last validation loss computed (-1: none yet)
 
 
 S = Session()
@@ -76,8 +92,10 @@ def _json(obj):
 
 def _error(exc, **more):
     """The engine's message (str of a MicrogptError); for a ConfigError also the setting(s) and the rule."""
+    code = ({'file': exc.file, 'line': exc.line, 'message': exc.message, 'step': exc.step}
+            if isinstance(exc, edits.CodeError) else None)
     return _json({'error': str(exc), 'field': getattr(exc, 'field', None), 'fields': list(getattr(exc, 'fields', ())),
-                  'rule': getattr(exc, 'rule', None), **more})
+                  'rule': getattr(exc, 'rule', None), 'code_error': code, **more})
 
 
 def _config(settings_json):
@@ -89,7 +107,15 @@ def _config(settings_json):
 def _model_info():
     t = S.trainer
     return {'gen': S.gen, 'step': t.step_count, 'num_steps': t.config.num_steps, 'done': t.done,
-            'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': S.step_ms or _step_ms_bound(t)}
+            'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': S.step_ms or _step_ms_bound(t),
+            'vocab_size': t.vocab_size, 'source': S.source, 'validation': {'every': VALIDATION_EVERY, 'sample': min(
+                VALIDATION_SAMPLE, len(t.held_out)), 'held_out': len(t.held_out)} if t.held_out else None,
+            'code': _code_of(t).changed if _code_of(t) else []}
+
+
+def _code_of(trainer):
+    """The edited code a model runs (an edits.EditedCode), None for the shipped code."""
+    return getattr(trainer, 'code', None)
 
 
 def _step_ms_bound(t):
@@ -158,6 +184,10 @@ def describe(settings_json):
                 t.check_num_steps(config.num_steps)  # not below the steps this model has trained
             except mg.ConfigError as e:
                 return _error(e, model_only=True)
+    try:
+        split_documents(config, S.docs)  # enough documents to hold some out
+    except mg.ConfigError as e:
+        return _error(e)
     vocab_size = len(set(''.join(S.docs))) + 1
     truncated = sum(1 for d in S.docs if len(d) + 1 > config.block_size)
     return _json({'num_params': mg.count_params(config, vocab_size), 'truncated': truncated,
@@ -179,6 +209,7 @@ def _install(trainer, log):
     S.trainer, S.gen, S.log, S.step_ms = trainer, S.gen + 1, log, 0.0
     S.log_complete = len(log) == trainer.step_count
     S.preview_rng = random.Random(trainer.config.seed + 1)
+    S.validated = -1
 
 
 def train(max_steps, budget_ms):
@@ -186,16 +217,37 @@ def train(max_steps, budget_ms):
     A step that fails (TrainingError: the loss is not finite...) adds its message as 'error'; the steps of
     the batch before it are trained, logged and answered as usual."""
     start = time.perf_counter()
-    error = None
+    error, results, validation = None, [], []
+    t = S.trainer
+    max_steps = int(max_steps)
+    if t.held_out:  # the batch ends where the next validation loss is due (the steps are the same either way)
+        max_steps = min(max_steps, VALIDATION_EVERY - t.step_count % VALIDATION_EVERY)
     try:
-        results = S.trainer.train(int(max_steps), budget_ms / 1000)
-    except mg.TrainingError as e:  # the model stays at the last completed step
-        results, error = e.results, e
+        validation += _validate()  # step 0's, or a loaded run's first
+        results = t.train(max_steps, budget_ms / 1000)
+    except mg.TrainingError as e:  # the model stays at the last completed step (edited code may fail anywhere)
+        results, error = getattr(e, 'results', results), e
     if results:
         S.step_ms = max(S.step_ms, (time.perf_counter() - start) * 1000 / len(results))
     S.log.extend(mg.format_log_row(result) for result in results)
-    info = dict(_model_info(), losses=[result.loss for result in results])
+    if error is None:
+        try:
+            validation += _validate()
+        except mg.TrainingError as e:
+            error = e
+    info = dict(_model_info(), losses=[result.loss for result in results], validation=validation)
     return _json(info) if error is None else _error(error, **info)
+
+
+def _validate():
+    """[[step, validation loss]] if one is due now and not yet computed, else []. Forward only: the training
+    run is not affected."""
+    t = S.trainer
+    if not t.validation_due() or S.validated == t.step_count:
+        return []
+    S.validated = t.step_count
+    loss = t.validation_loss()
+    return [[t.step_count, loss if loss < float('inf') else None]]
 
 
 def set_num_steps(num_steps):
@@ -227,24 +279,30 @@ def sample(count, temperature_text):
 
 
 def verify(steps):
-    """Run a few steps from the current state with both engines; report whether they agree exactly."""
+    """Run a few steps from the current state with both engines; report whether they agree exactly. A model of
+    edited code runs them on its code and on the original code (the original engine both times)."""
     state = S.trainer.export_state()
     runs = {}
+    edited = _code_of(S.trainer) is not None
+    compared = ('your code', 'the original code') if edited else mg.ENGINE_NAMES
     try:
-        for engine in mg.ENGINE_NAMES:
-            t = mg.Trainer.from_state(json.loads(json.dumps(state)), engine=engine)
+        for name in compared:
+            copy = json.loads(json.dumps(state))
+            if name == 'the original code':
+                del copy['code']
+            t = mg.Trainer.from_state(copy, engine=None if edited else name)
             if t.config.num_steps - t.step_count < steps:  # a finished run: extend these copies only
                 t.set_num_steps(t.step_count + steps)
             losses = [t.step().loss for _ in range(int(steps))]
-            runs[engine] = (losses, t.export_state())
+            runs[name] = (losses, t.export_state())
     except mg.MicrogptError as e:
         return _error(e)
-    (la, sa), (lb, sb) = runs['original'], runs['efficient']
+    (la, sa), (lb, sb) = runs[compared[0]], runs[compared[1]]
     same_losses = la == lb
     same_state = all(sa[k] == sb[k] for k in ('weights', 'adam_m', 'adam_v', 'rng', 'step'))
     return _json({'identical': same_losses and same_state, 'same_losses': same_losses,
                   'same_params': same_state, 'steps': int(steps), 'from_step': state['step'],
-                  'num_params': S.trainer.num_params})
+                  'num_params': S.trainer.num_params, 'compared': list(compared)})
 
 
 def log_csv():
@@ -313,8 +371,79 @@ async def import_state(url, source):
     return _json(head) + '\n' + json.dumps(losses)
 
 
+def next_token(prefix, temperature_text):
+    """The model's probability for every next character after a prefix, at a temperature (forward only)."""
+    start = time.perf_counter()
+    t = S.trainer
+    try:
+        temperature = SETTING['temperature'].parse(temperature_text)
+        probs = t.next_token_probs(str(prefix), temperature)
+    except mg.MicrogptError as e:
+        return _error(e)
+    labels = list(t.tokenizer.uchars) + ['end']  # BOS, last, ends the word
+    return _json({'gen': S.gen, 'step': t.step_count, 'prefix': str(prefix), 'temperature': temperature,
+                  'probs': [[label, p] for label, p in zip(labels, probs)],
+                  'ms': (time.perf_counter() - start) * 1000})
+
+
+def attention(word):
+    """Every attention weight of the current model over a word (its first block_size positions)."""
+    start = time.perf_counter()
+    t = S.trainer
+    word = str(word)
+    try:
+        maps = t.attention_maps(word)
+    except mg.MicrogptError as e:
+        return _error(e)
+    n = len(maps[0][0])
+    return _json({'gen': S.gen, 'step': t.step_count, 'word': word, 'tokens': ['BOS'] + list(word)[:n - 1],
+                  'maps': [[[[round(w, 4) for w in row] for row in head] for head in layer] for layer in maps],
+                  'truncated': len(word) + 1 > n, 'ms': (time.perf_counter() - start) * 1000})
+
+
+
+# -- edited code: the Code panel ----------------------------------------------------------------------------
+def code_files():
+    """The engine's files as shipped (what the original engine runs), and the current model's edited files."""
+    originals = edits.original_sources()
+    code = _code_of(S.trainer)
+    paths = sorted(edits.EDITABLE, key=lambda path: path != 'microgpt/model.py')  # gpt() first
+    return _json({'files': [{'path': path, 'text': originals[path]} for path in paths],
+                  'edited': {path: code.sources[path] for path in code.changed} if code else {}})
+
+
+def code_check(sources_json):
+    """Which files differ from the shipped ones, and how (a unified diff): whether or not they compile."""
+    sources, originals = json.loads(sources_json), edits.original_sources()
+    changed = [path for path in edits.EDITABLE if sources.get(path, originals[path]) != originals[path]]
+    diff = ''.join(''.join(difflib.unified_diff(originals[path].splitlines(True), _ends(sources[path]).splitlines(True),
+                                                'a/' + path, 'b/' + path)) for path in changed)
+    return _json({'changed': changed, 'diff': diff})
+
+
+def _ends(text):
+    """A text whose last line ends with a newline (else the diff's last line runs into the next file's)."""
+    return text if not text or text.endswith('\n') else text + '\n'
+
+
+def code_train(settings_json, sources_json):
+    """A new model on the current dataset that runs the edited code, and its first step. Until both succeed
+    nothing changes: a file that does not compile, or a first step that fails, is an error with code."""
+    start = time.perf_counter()
+    try:
+        config = _config(settings_json)
+        trainer = mg.Trainer(config, S.docs, engine='original', code=edits.edited(json.loads(sources_json)))
+        first = trainer.step()
+    except mg.MicrogptError as e:
+        return _error(e)
+    _install(trainer, [mg.format_log_row(first)])
+    S.step_ms = (time.perf_counter() - start) * 1000
+    return _json(dict(_model_info(), losses=[first.loss]))
+
+
 PROTOCOL = (init, stage_url, adopt, describe, reset, train, set_num_steps, set_engine, sample,
-            verify, log_csv, check_link, export_state, import_state)
+            verify, log_csv, check_link, export_state, import_state, next_token, attention, code_files, code_check,
+            code_train)
 for _f in PROTOCOL:
     setattr(sync, _f.__name__, _f)
 js.performance.mark('microgpt:worker-ready')  # start-up's timeline (benchmarks/browser.py)

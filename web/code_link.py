@@ -1,0 +1,87 @@
+# Edited code in a link (MicroPython): `code=z:...` is the current model's edited files ({path: text} as JSON),
+# deflated and base64url-encoded like a word list packed into a link (share.js). Opening a link that carries
+# code never runs it: the Code panel shows what it changes and asks (Load this code, or Keep the original);
+# loaded, it runs only when the user presses Train with my code.
+import json
+
+from pyscript import window
+
+import client
+import code_panel
+from ui import el, on, set_text, thousands
+
+MAX_PACKED = 8000  # characters of `z:...`: a whole model.py rewritten packs to about 3,500
+MAX_BYTES = 256 * 1024  # what a link's code may inflate to
+
+
+class Offer:
+    def __init__(self):
+        self.files = None  # {path: text} a link brought, while the panel asks
+        self.packed = None  # (model gen, code= value, why it cannot travel)
+
+
+O = Offer()
+
+
+async def current_part():
+    """(the code= value for the code the current model runs, or None; why it cannot travel in a link or '')."""
+    code = code_panel.C.model_code
+    if not code:
+        return None, ''
+    if O.packed is None or O.packed[0] != code_panel.C.model_gen:
+        packed = await window.shareLink.pack(window.codeEditor.blob(json.dumps(code)), MAX_PACKED - 2)
+        if packed.text:
+            O.packed = (code_panel.C.model_gen, 'z:' + str(packed.text), '')
+        else:
+            O.packed = (code_panel.C.model_gen, None, 'The edited code is too large to travel in a link: packed it '
+                        'takes %s characters, the limit is %s. Save model keeps it in a file.' % (
+                            thousands(packed.length + 2), thousands(MAX_PACKED)))
+    return O.packed[1], O.packed[2]
+
+
+async def offer_locked(value):
+    """A link's code= part: shown with its changes, to be loaded or not. '' or why it was ignored."""
+    if not value.startswith('z:'):
+        return 'is not packed code (z:...)'
+    r = await window.shareLink.unpack(value[2:], MAX_BYTES)
+    if r.error:
+        return 'the code in the link ' + str(r.error)
+    try:
+        files = json.loads(str(await r.blob.text()))
+        ok = isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+    except ValueError:
+        ok = False
+    if not ok:
+        return 'the code in the link is not a set of files'
+    known = json.loads(str(window.codeEditor.texts()))
+    unknown = [k for k in files if k not in known]
+    if unknown:
+        return 'the link changes %s, which is not a file of the engine (%s)' % (
+            ', '.join(repr(k[:60]) for k in unknown), ', '.join(known))
+    d = await client.code_check(json.dumps(files))
+    if 'error' in d:
+        return 'the code in the link could not be compared (%s)' % d['error']
+    if not d['changed']:
+        return ''
+    O.files = files
+    set_text('code-offer-text', 'This link carries edited code (%s). Nothing of it runs unless you load it and '
+                                'press Train with my code. What it changes:' % ', '.join(d['changed']))
+    set_text('code-offer-diff', d['diff'])
+    el('code-offer').hidden = False
+    return ''
+
+
+@on('click', '#code-offer-yes')
+async def on_load_offer(event):
+    files, O.files = O.files, None
+    el('code-offer').hidden = True
+    if files:
+        window.codeEditor.setTexts(json.dumps(files))
+        code_panel.start_editing()
+        code_panel.show_message("The link's code is in the editor: press Train with my code to run it.", 'info')
+
+
+@on('click', '#code-offer-no')
+async def on_keep_original(event):
+    O.files = None
+    el('code-offer').hidden = True

@@ -1,0 +1,62 @@
+# What the views of the model have in common (MicroPython): next_token.py and attention.py. A view asks the
+# worker under the lock, so its call runs between two training batches (training.py lets waiting tasks in), and
+# what it asks is forward only: training with the views open trains exactly as with them closed. Once shown, a
+# view follows the model: it is asked again every REFRESH_MS while training, after a Step, and on a new model.
+import asyncio
+
+import models
+import training
+from session import S, lock, wait_ready
+from ui import now
+
+REFRESH_MS = 2000
+
+
+class View:
+    """One view: `ask()` (a coroutine: the worker's answer) and `show(answer, ms)` (draw it) are given."""
+
+    def __init__(self, ask, show):
+        self.ask, self.show = ask, show
+        self.shown = False  # asked at least once: follow the model from now on
+        self.busy = False
+        self.again = False  # asked for while busy: ask once more when done
+        self.last = -1e9  # when it was last asked
+        self.gen = None  # the model its answer is about
+
+    async def refresh(self):
+        """Ask and draw now (or right after the call under way)."""
+        await wait_ready()
+        if self.busy:
+            self.again = True
+            return
+        self.busy = True
+        try:
+            while True:
+                self.again = False
+                start = now()
+                async with lock:
+                    if S.model is None:
+                        return
+                    r = await self.ask()
+                self.last = now()
+                self.shown = True
+                self.gen = S.model['gen'] if S.model is not None else None
+                self.show(r, self.last - start)
+                if not self.again:
+                    break
+        finally:
+            self.busy = False
+
+    def follow(self):
+        """After steps shown: ask again if shown and due (or the model is a new one)."""
+        if not self.shown or self.busy or S.model is None:
+            return
+        if self.gen != S.model['gen'] or not S.running or S.model['done'] or now() - self.last > REFRESH_MS:
+            asyncio.create_task(self.refresh())
+
+
+def live(ask, show):
+    view = View(ask, show)
+    training.after_steps.append(view.follow)
+    models.after_new_model.append(view.follow)
+    return view
