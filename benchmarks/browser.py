@@ -120,8 +120,8 @@ def page_ms_per_step(page, engine, steps):
     """Reset with `steps` steps on the given engine, press Train, time the steps between 10% and the end."""
     page.get_by_label('Engine').select_option(index=0 if engine == 'original' else 1)
     page.get_by_label('Steps', exact=True).fill(str(steps))
-    page.get_by_role('button', name='Reset').click()
-    page.get_by_role('button', name='Train').click()
+    page.get_by_role('button', name='Reset', exact=True).click()
+    page.get_by_role('button', name='Train', exact=True).click()
     first = max(1, steps // 10)
     wait_for_step(page, first)
     s0, t0 = status_step(page), time.perf_counter()
@@ -153,13 +153,13 @@ def views_answer_times(page, repeats=15):
     while the page trains (a view waits for the training batch under way, up to 100 ms). Returns printed lines."""
     page.get_by_label('Engine').select_option(index=0)
     page.get_by_label('Steps', exact=True).fill('100000')
-    page.get_by_role('button', name='Reset').click()
+    page.get_by_role('button', name='Reset', exact=True).click()
     page.get_by_role('button', name='Step', exact=True).click()
     wait_for_step(page, 1)
     lines = []
     for state in ('idle', 'training'):
         if state == 'training':
-            page.get_by_role('button', name='Train').click()
+            page.get_by_role('button', name='Train', exact=True).click()
             wait_for_step(page, 5)
         for view, text in (('next_token', 'mariann'), ('attention', 'christopher')):
             totals, workers = view_times(page, view, text, repeats)
@@ -168,7 +168,7 @@ def views_answer_times(page, repeats=15):
                          f'(max {max(workers):5.1f})')
             print(lines[-1], flush=True)
         if state == 'training':
-            page.get_by_role('button', name='Pause').click()
+            page.get_by_role('button', name='Pause', exact=True).click()
     return lines
 
 
@@ -192,9 +192,9 @@ def engines_section(browser, url, args, dist):
     page.get_by_label('Embedding size').fill('32')
     page.get_by_label('Layers').fill('2')
     page.get_by_label('Steps', exact=True).fill('1000')
-    page.get_by_role('button', name='Reset').click()
+    page.get_by_role('button', name='Reset', exact=True).click()
     start = time.perf_counter()
-    page.get_by_role('button', name='Train').click()
+    page.get_by_role('button', name='Train', exact=True).click()
     wait_for_step(page, 1000)
     big_seconds = time.perf_counter() - start
     print(f'page, efficient, n_embd 32, n_layer 2: 1000 steps in {big_seconds:.1f} s', flush=True)
@@ -203,11 +203,11 @@ def engines_section(browser, url, args, dist):
     # longest main-thread task while training (efficient engine: the most messages per second)
     page.evaluate('window.__longest = 0')
     page.get_by_label('Steps', exact=True).fill('100000')
-    page.get_by_role('button', name='Reset').click()
-    page.get_by_role('button', name='Train').click()
+    page.get_by_role('button', name='Reset', exact=True).click()
+    page.get_by_role('button', name='Train', exact=True).click()
     print(f'training {args.long_task_seconds:.0f} s for the longest main-thread task...', flush=True)
     time.sleep(args.long_task_seconds)
-    page.get_by_role('button', name='Pause').click()
+    page.get_by_role('button', name='Pause', exact=True).click()
     longest = page.evaluate('window.__longest')
     print(f'the views, {args.view_repeats} answers each (default model, original engine):', flush=True)
     view_lines = views_answer_times(page, args.view_repeats)

@@ -228,6 +228,7 @@ def test_the_previous_run_stays_as_an_overlay_until_cleared(ui):
     clear = ui.button('Clear overlay')
     expect(clear).to_be_visible()
     assert legend(ui) == ['loss', 'smoothed', 'previous run: n_embd 16 -> 32']
+    assert ui.page.evaluate('[lossChart.size(), lossChart.overlaySize()]') == [0, 3]  # the 3 steps, faint
     assert "the previous run's moving average" in ui.page.get_by_role('img', name='Loss chart').get_attribute('aria-label')
     ui.set('Seed', 7)  # no steps on the n_embd 32 model: the overlay stays, labelled against the newest model
     ui.page.wait_for_function('() => lossChart.legend().join().includes("seed 42 -> 7")', timeout=STEP_TIMEOUT)
@@ -236,9 +237,40 @@ def test_the_previous_run_stays_as_an_overlay_until_cleared(ui):
     ui.button('Reset').click()  # the same settings again: the run just made becomes the overlay
     ui.page.wait_for_function('() => lossChart.legend().join().includes("same settings")', timeout=STEP_TIMEOUT)
     assert legend(ui) == ['loss', 'smoothed', 'previous run: same settings']
+    assert ui.page.evaluate('lossChart.overlaySize()') == 2  # the run just made replaced the older overlay
     clear.click()
     expect(clear).to_be_hidden()
-    assert legend(ui) == ['loss', 'smoothed']
+    assert legend(ui) == ['loss', 'smoothed'] and ui.page.evaluate('lossChart.overlaySize()') == 0
     ui.step()
     assert ui.page.evaluate('lossChart.hasOverlay()') is False
     assert ui.errors == []
+
+
+# -- with edited code (the Code panel) ---------------------------------------------------------------------------------
+def test_a_run_of_edited_code_has_its_validation_loss_from_step_0_and_its_views(browser, site_url, names):
+    from microgpt.edits import edited
+    from test_code_panel import CodePage
+    squared_relu = ('x = [xi.relu() for xi in x]', 'x = [xi.relu() ** 2 for xi in x]')
+    cp = CodePage(browser, site_url)
+    try:
+        cp.page.get_by_role('checkbox', name=VALIDATION, exact=True).check()
+        cp.fresh(20)
+        cp.code_button('Edit').click()
+        path = 'microgpt/model.py'
+        sources = cp.texts()
+        sources[path] = sources[path].replace(*squared_relu)
+        cp.paste(path, sources[path])
+        cp.train_with_code()
+        cp.wait_status(20, 20, timeout=120_000)  # it trains on
+        points = cp.page.evaluate('lossChart.validationPoints()')
+        assert [step for step, _ in points] == [0, 20]
+        native = Trainer(Config(validation=True, num_steps=20), names, code=edited(sources))
+        expected = [native.validation_loss()]
+        native.train(20)
+        expected.append(native.validation_loss())
+        assert [loss for _, loss in points] == pytest.approx(expected, rel=1e-9)  # the edited code's
+        cp.page.get_by_role('textbox', name='Prefix', exact=True).fill('ma')
+        expect(cp.page.locator('#next-note')).to_contain_text('After “ma”', timeout=STEP_TIMEOUT)
+        assert cp.errors == []
+    finally:
+        cp.close()

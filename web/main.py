@@ -22,10 +22,10 @@ import asyncio
 
 from pyscript import document, window
 
+import attention  # noqa: F401 - the Attention view's handlers
 import client
 import code_panel
 import datasets
-import attention  # noqa: F401 - the Attention view's handlers
 import keep
 import models
 import next_token  # noqa: F401 - the Next character view's handlers

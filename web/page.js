@@ -39,7 +39,7 @@
       out.push({ label: `guessing uniformly: ln ${vocab} = ${uniform.toFixed(2)}`,
                  stroke: "#64748b", width: 1.5, dash: [6, 5], points: { show: false } });
     }
-    if (previous) out.push({ label: previousLabel, stroke: "rgba(190, 24, 93, 0.35)", width: 2, points: { show: false } });
+    if (previous) out.push({ label: previousLabel, stroke: "rgba(190, 24, 93, 0.6)", width: 2, points: { show: false } });
     return out;
   }
 
@@ -137,6 +137,7 @@
       redraw();
     },
     hasOverlay() { return previous !== null; },
+    overlaySize() { return P.filter((y) => y !== null).length; },  // the previous run's points drawn
     setTotal(total) {
       maxStep = Math.max(1, total, previous ? previous[previous.length - 1][0] : 1);
       if (plot) plot.redraw(true, false);

@@ -246,8 +246,11 @@ def _validate():
     if not t.validation_due() or S.validated == t.step_count:
         return []
     S.validated = t.step_count
-    loss = t.validation_loss()
-    return [[t.step_count, loss if loss < float('inf') else None]]
+    return [[t.step_count, _finite(t.validation_loss())]]
+
+
+def _finite(loss):
+    return loss if loss < float('inf') else None  # JSON has no inf
 
 
 def set_num_steps(num_steps):
@@ -433,12 +436,13 @@ def code_train(settings_json, sources_json):
     try:
         config = _config(settings_json)
         trainer = mg.Trainer(config, S.docs, engine='original', code=edits.edited(json.loads(sources_json)))
+        validation = [[0, _finite(trainer.validation_loss())]] if trainer.validation_due() else []  # step 0's
         first = trainer.step()
     except mg.MicrogptError as e:
         return _error(e)
     _install(trainer, [mg.format_log_row(first)])
     S.step_ms = (time.perf_counter() - start) * 1000
-    return _json(dict(_model_info(), losses=[first.loss]))
+    return _json(dict(_model_info(), losses=[first.loss], validation=validation))
 
 
 PROTOCOL = (init, stage_url, adopt, describe, reset, train, set_num_steps, set_engine, sample,
