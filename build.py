@@ -120,7 +120,7 @@ def copy_web(dist, package_files):
         if rel.endswith('.py') and rel not in (MAIN_SCRIPT, WORKER_SCRIPT):
             modules.append(rel)
     html = (ROOT / 'web' / 'index.html').read_text(encoding='utf-8')
-    worker_config = {'interpreter': './pyodide/pyodide.mjs', 'sync_main_only': True,
+    worker_config = {'interpreter': './start_pyodide.mjs', 'sync_main_only': True,
                      'files': {f'./py/{rel}': f'./{rel}' for rel in package_files}}
     main_config = {'interpreter': './micropython/micropython.mjs', 'files': {f'./{m}': f'./{m}' for m in modules}}
     for marker, text in (('<!-- settings form -->', settings_form()),

@@ -1,16 +1,32 @@
 """Speed of the page in headless Chromium: prints figures (not a test).
 
-    python benchmarks/browser.py [--steps N] [--repeats R] [--long-task-seconds S]
+    python benchmarks/browser.py [--only SECTION ...] [--steps N] [--repeats R] [--long-task-seconds S]
+                                 [--visits V] [--autosave-seconds S]
 
-Prints: seconds from navigation to ready (Train enabled); for each engine, ms/step of the page's training
-loop (R runs, the engines taking turns; the median and the range, and the speed-up of each pair of runs)
-and of a bare Pyodide worker running the same engine in the same browser, and their ratio; the longest
-main-thread task while the page trains for S seconds; the views' answer times (views_answer_times).
+Sections (all of them unless --only names some), each printing its figures as it goes and a summary at the end:
+  engines   for each engine, ms/step of the page's training loop (R runs, the engines taking turns; the median
+            and the range, and the speed-up of each pair of runs) and of a bare Pyodide worker running the same
+            engine in the same browser, and their ratio; 1000 steps of the bigger model; the longest
+            main-thread task while the page trains for S seconds; the views' answer times (views_answer_times).
+  ready     seconds from navigation to ready (Train enabled): a first visit (a new browser profile, nothing
+            cached), V repeat visits once the service worker holds the offline copy, a repeat visit offline,
+            V repeat visits with service workers blocked (the HTTP cache only), and V first and repeat visits of
+            the same site without the Pyodide snapshot (web/start_pyodide.mjs replaced by Pyodide's own
+            loader), the two sites taking turns; then the timeline of a repeat visit (navigation, the page's
+            and the worker's "microgpt:" performance marks, the fetches that end a phase).
+  autosave  steps per second at the default size (original engine) with autosave (every few seconds to
+            IndexedDB) and without it (the same page with IndexedDB refused, so autosave stops after its first
+            try), R runs of S seconds each, taking turns; and the worker's time for one autosave (export_state:
+            state.dumps at the default size with a 1000-row log) under Pyodide in Node.js, as a share of the
+            autosave interval: a figure free of the noise of page runs on a shared machine.
 """
 import argparse
 import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,6 +96,26 @@ def wait_for_step(page, step, timeout=600):
         time.sleep(0.02)
 
 
+def wait_ready(page, timeout=120):
+    page.wait_for_function("() => { const b = [...document.querySelectorAll('button')]"
+                           ".find(b => b.textContent.trim() === 'Train'); return b && !b.disabled; }",
+                           timeout=timeout * 1000)
+
+
+def visit(page, url):
+    """Seconds from navigation to ready (Train enabled)."""
+    t0 = time.perf_counter()
+    page.goto(url)
+    wait_ready(page)
+    return time.perf_counter() - t0
+
+
+def spread(values, unit=''):
+    """'median (min-max)'."""
+    return f'{statistics.median(values):.2f}{unit} ({min(values):.2f}-{max(values):.2f})'
+
+
+# -- engines: ms/step of the page and of a bare worker ------------------------------------------------------
 def page_ms_per_step(page, engine, steps):
     """Reset with `steps` steps on the given engine, press Train, time the steps between 10% and the end."""
     page.get_by_label('Engine').select_option(index=0 if engine == 'original' else 1)
@@ -136,85 +172,275 @@ def views_answer_times(page, repeats=15):
     return lines
 
 
+def engines_section(browser, url, args, dist):
+    context = browser.new_context()
+    page = context.new_page()
+    page.on('dialog', lambda dialog: dialog.accept())  # "discard the trained model?": yes
+    context.route('**/__bench/bare.html', lambda r: r.fulfill(body=BARE_PAGE, content_type='text/html'))
+    context.route('**/__bench/bare_worker.mjs', lambda r: r.fulfill(body=BARE_WORKER, content_type='text/javascript'))
+    page.add_init_script(LONG_TASKS)
+    ready = visit(page, url)
+    print(f'navigation to ready: {ready:.2f} s')
+    runs = {'original': [], 'efficient': []}
+    for _ in range(args.repeats):
+        for engine, steps in (('original', args.steps), ('efficient', args.steps * 10)):
+            runs[engine].append(page_ms_per_step(page, engine, steps))
+            print(f'page, {engine}: {runs[engine][-1]:.2f} ms/step', flush=True)
+    results = {engine: statistics.median(times) for engine, times in runs.items()}
+    pairs = [o / e for o, e in zip(runs['original'], runs['efficient'])]
+    # the bigger model: 1000 steps of n_embd 32, n_layer 2 on the efficient engine, from Train to done
+    page.get_by_label('Embedding size').fill('32')
+    page.get_by_label('Layers').fill('2')
+    page.get_by_label('Steps', exact=True).fill('1000')
+    page.get_by_role('button', name='Reset', exact=True).click()
+    start = time.perf_counter()
+    page.get_by_role('button', name='Train', exact=True).click()
+    wait_for_step(page, 1000)
+    big_seconds = time.perf_counter() - start
+    print(f'page, efficient, n_embd 32, n_layer 2: 1000 steps in {big_seconds:.1f} s', flush=True)
+    page.get_by_label('Embedding size').fill('16')
+    page.get_by_label('Layers').fill('1')
+    # longest main-thread task while training (efficient engine: the most messages per second)
+    page.evaluate('window.__longest = 0')
+    page.get_by_label('Steps', exact=True).fill('100000')
+    page.get_by_role('button', name='Reset', exact=True).click()
+    page.get_by_role('button', name='Train', exact=True).click()
+    print(f'training {args.long_task_seconds:.0f} s for the longest main-thread task...', flush=True)
+    time.sleep(args.long_task_seconds)
+    page.get_by_role('button', name='Pause', exact=True).click()
+    longest = page.evaluate('window.__longest')
+    print(f'the views, {args.view_repeats} answers each (default model, original engine):', flush=True)
+    view_lines = views_answer_times(page, args.view_repeats)
+    page.close()  # the page's worker ends, so the bare worker has the CPU to itself
+    bare_page = context.new_page()
+    bare_page.goto(url + '__bench/bare.html')
+    bare = {}
+    for engine, steps in (('original', args.steps), ('efficient', args.steps * 10)):
+        bare[engine] = bare_page.evaluate('([e, n]) => runBare(e, n)', [engine, steps])
+        if isinstance(bare[engine], dict):
+            raise SystemExit(f'the bare worker failed: {bare[engine]["error"]}')
+        print(f'bare worker, {engine}: {bare[engine]:.2f} ms/step', flush=True)
+    context.close()
+    lines = [f"{'engine':<10} {'page ms/step (median, range)':>30} {'bare worker ms/step':>20} {'page/bare':>10}"]
+    for engine in ('original', 'efficient'):
+        lines.append(f'{engine:<10} {spread(runs[engine]):>30} {bare[engine]:>20.2f} '
+                     f'{results[engine] / bare[engine]:>10.3f}')
+    lines.append(f"efficient speed-up in the page: {results['original'] / results['efficient']:.1f}x (medians); "
+                 f"each pair of runs: {', '.join(f'{r:.1f}x' for r in pairs)}")
+    lines.append(f'efficient, n_embd 32, n_layer 2, 1000 steps in the page: {big_seconds:.1f} s')
+    longest_text = f'{longest:.0f} ms' if longest else 'none over 50 ms (the Long Tasks API reports only those)'
+    lines.append(f'longest main-thread task during {args.long_task_seconds:.0f} s of training: {longest_text}')
+    lines.append("the views' answer times (default model, original engine):")
+    lines += ['  ' + line for line in view_lines]
+    return lines
+
+
+# -- ready: first visit, repeat visits, offline, and the start-up's timeline --------------------------------
+OFFLINE_COPY = """async () => {
+    const reg = await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller || !reg.active) return false;
+    const keys = (await caches.keys()).filter((key) => /^microgpt-[0-9a-f]{16}$/.test(key));
+    return keys.length === 1 && (await (await caches.open(keys[0])).keys()).length > 50;
+}"""
+# PyScript's events on the page, as marks (the worker's and the page's own marks are "microgpt:...")
+PYSCRIPT_EVENTS = """for (const name of ["mpy:ready", "mpy:done"]) {
+  document.addEventListener(name, () => performance.mark("pyscript:" + name), { once: true });
+}"""
+# Pyodide's own loader in place of web/start_pyodide.mjs: the site as it would be without the snapshot
+NO_SNAPSHOT = '''import { loadPyodide as load, version } from "./pyodide/pyodide.mjs";
+export { version };
+export const loadPyodide = (options) => load({ ...options, indexURL: new URL("./pyodide/", import.meta.url).href });
+'''
+
+
+def wait_offline_copy(page):
+    while not page.evaluate(OFFLINE_COPY):
+        time.sleep(0.1)
+
+
+def repeat_visit(context, page, url):
+    """Close the page and visit again in the same context: (seconds to ready, the new page)."""
+    page.close()
+    page = context.new_page()
+    page.add_init_script(PYSCRIPT_EVENTS)
+    return visit(page, url), page
+
+
+def timeline(page, url):
+    """(ms since navigation, where, what) of a visit: navigation, marks of the page and of its workers, and
+    the last fetch of each group (Pyodide's files, microgpt's, PyScript's...) with when it ended."""
+    rows = []
+    nav = page.evaluate("performance.getEntriesByType('navigation')[0].toJSON()")
+    rows += [(nav['responseEnd'], 'page', 'the page fetched'), (nav['domInteractive'], 'page', 'the page parsed'),
+             (nav['domContentLoadedEventEnd'], 'page', 'DOMContentLoaded')]
+    origin = page.evaluate('performance.timeOrigin')
+    marks = "performance.getEntriesByType('mark').map(e => [e.startTime, e.name, e.detail])"
+    fetches = "performance.getEntriesByType('resource').map(e => [e.startTime, e.responseEnd, e.name])"
+    scopes = [('page', page, 0.0)]
+    for worker in page.workers:
+        offset = worker.evaluate('performance.timeOrigin') - origin
+        rows.append((offset, 'worker', 'the worker starts'))
+        scopes.append(('worker', worker, offset))
+    for where, scope, offset in scopes:
+        for start, name, detail in scope.evaluate(marks):
+            rows.append((start + offset, where, name + (f' ({detail})' if detail else '')))
+        groups = {}
+        for start, end, name in scope.evaluate(fetches):
+            path = name.replace(url, '')
+            group = path.rsplit('/', 1)[0] + '/*' if '/' in path else path
+            first, last, count = groups.get(group, (start, end, 0))
+            groups[group] = (min(first, start), max(last, end), count + 1)
+        for group, (first, last, count) in groups.items():
+            rows.append((last + offset, where, f'fetched {group} ({count} file{"s" * (count > 1)}, '
+                                               f'from {first + offset:.0f} ms)'))
+    return sorted(rows)
+
+
+def no_snapshot_site(dist, tmp):
+    """A copy of dist/ whose worker starts Pyodide with Pyodide's own loader (no snapshot)."""
+    site = Path(tmp) / 'no-snapshot'
+    shutil.copytree(dist, site)
+    (site / 'start_pyodide.mjs').write_text(NO_SNAPSHOT)
+    build.write_service_worker(site)
+    return site
+
+
+def ready_section(browser, url, args, dist):
+    with tempfile.TemporaryDirectory() as tmp:
+        server, plain_url = build.serve_in_background(no_snapshot_site(dist, tmp))
+        contexts = {'snapshot': browser.new_context(), 'no snapshot': browser.new_context()}
+        urls = {'snapshot': url, 'no snapshot': plain_url}
+        pages, first, repeats = {}, {}, {'snapshot': [], 'no snapshot': []}
+        for site, context in contexts.items():
+            pages[site] = context.new_page()
+            first[site] = visit(pages[site], urls[site])
+            print(f'first visit ({site}): ready in {first[site]:.2f} s', flush=True)
+            wait_offline_copy(pages[site])
+        for _ in range(args.visits):
+            for site, context in contexts.items():
+                seconds, pages[site] = repeat_visit(context, pages[site], urls[site])
+                repeats[site].append(seconds)
+                print(f'repeat visit ({site}): ready in {seconds:.2f} s', flush=True)
+        steps = timeline(pages['snapshot'], url)
+        contexts['snapshot'].set_offline(True)
+        offline, _ = repeat_visit(contexts['snapshot'], pages['snapshot'], url)
+        print(f'repeat visit offline: ready in {offline:.2f} s', flush=True)
+        for context in contexts.values():
+            context.close()
+        server.shutdown()
+    context = browser.new_context(service_workers='block')
+    page = context.new_page()
+    visit(page, url)
+    plain = []
+    for _ in range(args.visits):
+        seconds, page = repeat_visit(context, page, url)
+        plain.append(seconds)
+        print(f'repeat visit, service workers blocked: ready in {seconds:.2f} s', flush=True)
+    context.close()
+    lines = ['timeline of the last repeat visit (ms since navigation):']
+    lines += [f'{t:8.0f}  {where:<6}  {what}' for t, where, what in steps]
+    lines.append(f'first visit ready: {first["snapshot"]:.2f} s; repeat visits: median '
+                 f'{spread(repeats["snapshot"], " s")}; offline: {offline:.2f} s; service workers blocked: median '
+                 f'{spread(plain, " s")}')
+    lines.append(f'without the Pyodide snapshot (the same runs, taking turns): first visit {first["no snapshot"]:.2f} s; '
+                 f'repeat visits: median {spread(repeats["no snapshot"], " s")}')
+    return lines
+
+
+# -- autosave: what it costs ---------------------------------------------------------------------------------
+REFUSE_STORAGE = ("IDBFactory.prototype.open = function () "
+                  "{ throw new DOMException('refused (benchmark)', 'SecurityError'); };")
+AUTOSAVE_MS = 5000  # web/keep.py
+DUMPS = """import time
+from microgpt import Config, Trainer, read_documents, format_log_row, state
+t = Trainer(Config(), read_documents('names.txt'))
+rows = [format_log_row(t.step()) for _ in range(20)] * 50
+times = []
+for _ in range(15):
+    s = time.perf_counter(); text = state.dumps(t, log=rows[:t.step_count] * 50); times.append((time.perf_counter() - s) * 1000)
+print(sorted(times)[7], len(text))
+"""
+STORED_STEP = "async () => { const m = await keepStore.meta(); return m ? JSON.parse(m).step : 0; }"
+
+
+def steps_per_second(page, url, seconds):
+    """A fresh page of 100,000 steps, trained for `seconds` after a warm-up of 10 steps."""
+    visit(page, url)
+    page.get_by_label('Steps', exact=True).fill('100000')
+    page.get_by_label('Steps', exact=True).press('Tab')
+    page.get_by_role('status').filter(has_text='step 0 / 100000').wait_for()
+    page.get_by_role('button', name='Train', exact=True).click()
+    while status_step(page) < 10:
+        time.sleep(0.05)
+    s0, t0 = status_step(page), time.perf_counter()
+    time.sleep(seconds)
+    s1, t1 = status_step(page), time.perf_counter()
+    page.get_by_role('button', name='Pause', exact=True).click()
+    stored = page.evaluate(STORED_STEP)
+    return (s1 - s0) / (t1 - t0), stored
+
+
+def autosave_in_node(dist):
+    """(ms of one export's state.dumps under Pyodide in Node.js, its size in bytes)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(dist / 'data' / 'names.txt', tmp)
+        (Path(tmp) / 'dumps.py').write_text(DUMPS)
+        out = subprocess.run(['node', str(ROOT / 'tests' / 'pyodide_node.mjs'), str(dist), tmp, 'dumps.py'],
+                             capture_output=True, text=True, check=True).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+def autosave_section(browser, url, args, dist):
+    dumps_ms, size = autosave_in_node(dist)
+    share = f'{100 * dumps_ms / AUTOSAVE_MS:.2f}%'
+    print(f'one autosave in the worker: {dumps_ms:.1f} ms ({size / 1e3:.0f} kB), every {AUTOSAVE_MS / 1000:.0f} s '
+          f"of training: {share} of the worker's time", flush=True)
+    rates = {'with autosave': [], 'without': []}
+    for _ in range(args.repeats):
+        for label, script in (('with autosave', None), ('without', REFUSE_STORAGE)):
+            context = browser.new_context()
+            if script:
+                context.add_init_script(script)
+            page = context.new_page()
+            rate, stored = steps_per_second(page, url, args.autosave_seconds)
+            rates[label].append(rate)
+            print(f'{label}: {rate:.2f} steps/s (stored step {stored})', flush=True)
+            context.close()
+    on, off = statistics.median(rates['with autosave']), statistics.median(rates['without'])
+    return [f'one autosave: {dumps_ms:.1f} ms of the worker every {AUTOSAVE_MS / 1000:.0f} s of training ({share})',
+            f'steps/s at the default size, original engine: with autosave {spread(rates["with autosave"])}, '
+            f'without {spread(rates["without"])}: with/without {100 * (on / off - 1):+.1f}% '
+            '(runs on a shared machine vary by more than autosave costs: compare the ranges and the worker figure)']
+
+
+SECTIONS = {'engines': engines_section, 'ready': ready_section, 'autosave': autosave_section}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--steps', type=int, default=200, help='steps for the original engine (efficient: 10x)')
-    parser.add_argument('--repeats', type=int, default=3, help='page runs of each engine (runs vary by a few %%)')
+    parser.add_argument('--only', nargs='+', choices=list(SECTIONS), help='run only these sections')
+    parser.add_argument('--steps', type=int, default=200, help='engines: steps for the original engine (efficient: 10x)')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='engines: page runs of each engine; autosave: runs with and without (runs vary by a few %%)')
     parser.add_argument('--long-task-seconds', type=float, default=20.0)
-    parser.add_argument('--view-repeats', type=int, default=15, help="answers timed for each view's figure")
+    parser.add_argument('--view-repeats', type=int, default=15, help="engines: answers timed for each view's figure")
+    parser.add_argument('--visits', type=int, default=3, help='ready: repeat visits timed')
+    parser.add_argument('--autosave-seconds', type=float, default=30.0, help='autosave: training time of each run')
     args = parser.parse_args()
     dist = build.build()
     server, url = build.serve_in_background(dist)
+    summaries = []
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = launch(p)
-        context = browser.new_context()
-        page = context.new_page()
-        page.on('dialog', lambda dialog: dialog.accept())  # "discard the trained model?": yes
-        context.route('**/__bench/bare.html', lambda r: r.fulfill(body=BARE_PAGE, content_type='text/html'))
-        context.route('**/__bench/bare_worker.mjs', lambda r: r.fulfill(body=BARE_WORKER, content_type='text/javascript'))
-        page.add_init_script(LONG_TASKS)
-        t0 = time.perf_counter()
-        page.goto(url)
-        page.get_by_role('button', name='Train', exact=True).wait_for(state='visible')
-        page.wait_for_function("() => { const b = [...document.querySelectorAll('button')]"
-                               ".find(b => b.textContent.trim() === 'Train'); return b && !b.disabled; }",
-                               timeout=120_000)
-        ready = time.perf_counter() - t0
-        print(f'navigation to ready: {ready:.2f} s')
-        runs = {'original': [], 'efficient': []}
-        for _ in range(args.repeats):
-            for engine, steps in (('original', args.steps), ('efficient', args.steps * 10)):
-                runs[engine].append(page_ms_per_step(page, engine, steps))
-                print(f'page, {engine}: {runs[engine][-1]:.2f} ms/step', flush=True)
-        results = {engine: statistics.median(times) for engine, times in runs.items()}
-        pairs = [o / e for o, e in zip(runs['original'], runs['efficient'])]
-        # the bigger model: 1000 steps of n_embd 32, n_layer 2 on the efficient engine, from Train to done
-        page.get_by_label('Embedding size').fill('32')
-        page.get_by_label('Layers').fill('2')
-        page.get_by_label('Steps', exact=True).fill('1000')
-        page.get_by_role('button', name='Reset', exact=True).click()
-        start = time.perf_counter()
-        page.get_by_role('button', name='Train', exact=True).click()
-        wait_for_step(page, 1000)
-        big_seconds = time.perf_counter() - start
-        print(f'page, efficient, n_embd 32, n_layer 2: 1000 steps in {big_seconds:.1f} s', flush=True)
-        page.get_by_label('Embedding size').fill('16')
-        page.get_by_label('Layers').fill('1')
-        # longest main-thread task while training (efficient engine: the most messages per second)
-        page.evaluate('window.__longest = 0')
-        page.get_by_label('Steps', exact=True).fill('100000')
-        page.get_by_role('button', name='Reset', exact=True).click()
-        page.get_by_role('button', name='Train', exact=True).click()
-        print(f'training {args.long_task_seconds:.0f} s for the longest main-thread task...', flush=True)
-        time.sleep(args.long_task_seconds)
-        page.get_by_role('button', name='Pause', exact=True).click()
-        longest = page.evaluate('window.__longest')
-        print(f'the views, {args.view_repeats} answers each (default model, original engine):', flush=True)
-        view_lines = views_answer_times(page, args.view_repeats)
-        page.close()  # the page's worker ends, so the bare worker has the CPU to itself
-        bare_page = context.new_page()
-        bare_page.goto(url + '__bench/bare.html')
-        bare = {}
-        for engine, steps in (('original', args.steps), ('efficient', args.steps * 10)):
-            bare[engine] = bare_page.evaluate('([e, n]) => runBare(e, n)', [engine, steps])
-            if isinstance(bare[engine], dict):
-                raise SystemExit(f'the bare worker failed: {bare[engine]["error"]}')
-            print(f'bare worker, {engine}: {bare[engine]:.2f} ms/step', flush=True)
+        for name in args.only or SECTIONS:
+            print(f'-- {name}', flush=True)
+            summaries.append((name, SECTIONS[name](browser, url, args, dist)))
         browser.close()
     server.shutdown()
-    print(f"{'engine':<10} {'page ms/step (median, range)':>30} {'bare worker ms/step':>20} {'page/bare':>10}")
-    for engine in ('original', 'efficient'):
-        spread = f'{results[engine]:.2f} ({min(runs[engine]):.2f}-{max(runs[engine]):.2f})'
-        print(f'{engine:<10} {spread:>30} {bare[engine]:>20.2f} {results[engine] / bare[engine]:>10.3f}')
-    print(f"efficient speed-up in the page: {results['original'] / results['efficient']:.1f}x (medians); "
-          f"each pair of runs: {', '.join(f'{r:.1f}x' for r in pairs)}")
-    print(f'efficient, n_embd 32, n_layer 2, 1000 steps in the page: {big_seconds:.1f} s')
-    longest_text = f'{longest:.0f} ms' if longest else 'none over 50 ms (the Long Tasks API reports only those)'
-    print(f'longest main-thread task during {args.long_task_seconds:.0f} s of training: {longest_text}')
-    print("the views' answer times (default model, original engine):")
-    for line in view_lines:
-        print('  ' + line)
+    for name, lines in summaries:
+        print(f'== {name}')
+        print('\n'.join(lines))
 
 
 if __name__ == '__main__':

@@ -333,12 +333,15 @@ def test_restart_after_a_gone_worker_restores_the_last_autosave(ui):
 
 
 # -- offline, the manifest ---------------------------------------------------------------------------------
+OFFLINE_COPIES = "caches.keys().then(keys => keys.filter(key => /^microgpt-[0-9a-f]{16}$/.test(key)))"
+
+
 def wait_offline_copy(page):
     """Until the service worker controls the page and its cache holds every file."""
     poll(page, """async () => {
         const reg = await navigator.serviceWorker.ready;
         if (!navigator.serviceWorker.controller || !reg.active) return false;
-        const keys = await caches.keys();
+        const keys = (await caches.keys()).filter((key) => /^microgpt-[0-9a-f]{16}$/.test(key));
         if (keys.length !== 1) return false;
         const cache = await caches.open(keys[0]);
         return (await cache.keys()).length > 50;
@@ -365,7 +368,7 @@ def test_a_new_build_replaces_the_offline_copy(browser, dist_dir, tmp_path):
     p = Page(browser, url)
     try:
         wait_offline_copy(p.page)
-        old_cache = p.page.evaluate('caches.keys()')[0]
+        old_cache = p.page.evaluate(OFFLINE_COPIES)[0]
         css = site / 'style.css'
         css.write_text(css.read_text() + '\n.new-build-marker { color: red; }\n')
         build.write_service_worker(site)  # what `python build.py` does last: a new hash, a new sw.js
@@ -373,7 +376,7 @@ def test_a_new_build_replaces_the_offline_copy(browser, dist_dir, tmp_path):
         p.wait_enabled('Train')
         assert 'new-build-marker' in p.page.evaluate("fetch('./style.css').then(r => r.text())")
         poll(p.page, """async old => {
-            const keys = await caches.keys();
+            const keys = (await caches.keys()).filter((key) => /^microgpt-[0-9a-f]{16}$/.test(key));
             if (keys.length !== 1 || keys[0] === old) return false;
             const cached = await (await caches.open(keys[0])).match('./style.css');
             return cached && (await cached.text()).includes('new-build-marker');

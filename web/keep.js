@@ -107,6 +107,9 @@
     },
   };
 
+  // the stored run's meta when the page opened, read at once while Python starts (keep.py offers to resume it)
+  window.keepStore.metaAtOpen = window.keepStore.meta();
+
   const saveBlob = (filename, blob) => window.saveBlob(filename, blob);  // page.js
 
   // the loss chart (uPlot draws axes, grid and lines on one canvas) on white, as a PNG file

@@ -134,7 +134,7 @@ def saved_is_current():
 # -- the offer to resume -------------------------------------------------------------------------------------
 async def offer_resume_locked():
     """On opening the page: a stored run is offered (Resume or Start fresh)."""
-    text = str(await window.keepStore.meta() or '')
+    text = str(await window.keepStore.metaAtOpen or '')
     if not text:
         return
     try:

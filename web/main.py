@@ -16,10 +16,11 @@
 #   next_token.py     the next-character probabilities after a Prefix (views.js draws the bars)
 #   attention.py      attention heatmaps of a word (views.js draws them)
 #   code_panel.py     the Code panel: the engine's files in an editor, Train with my code, Stop
-# Importing a module registers its event handlers.
+# Importing a module registers its event handlers. Start-up marks its steps (performance marks "microgpt:...",
+# benchmarks/browser.py prints them as a timeline).
 import asyncio
 
-from pyscript import document
+from pyscript import document, window
 
 import attention  # noqa: F401 - the Attention view's handlers
 import client
@@ -37,13 +38,20 @@ from status import update_buttons, update_status
 from ui import alert, set_text
 
 
+def mark(name):
+    window.performance.mark('microgpt:' + name)
+
+
 async def start():
+    mark('main-start')
     async with lock:
         try:
             await client.connect('trainer')
+            mark('worker-connected')
             base = str(document.baseURI).split('#')[0].split('?')[0]
             S.base = base[:base.rfind('/') + 1]
             info = await client.init(S.base)
+            mark('init')
         except Exception as e:  # noqa: BLE001
             info = {'error': str(e)}
         if 'error' in info:
@@ -56,13 +64,16 @@ async def start():
         # was loading (if any) replaces the dataset
         await share.open_link_locked()
         await datasets.load_file_chosen_early_locked()
+        mark('dataset')
         await keep.offer_resume_locked()  # before Train is enabled: a stored run is offered first
+        mark('resume-offer')
         S.ready = True
         ready_event.set()
         if S.model is None:
             await models.reset_model_locked()
         update_status()
         update_buttons()
+        mark('ready')
 
 
 asyncio.create_task(start())

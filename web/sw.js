@@ -1,12 +1,15 @@
 // The offline copy of the site (a service worker). build.py writes dist/sw.js from this file: CACHE is named
 // by a hash of every file of dist/, FILES lists them all. A new build is a new sw.js, so the browser installs
 // it on the next visit: it caches the new files, then deletes the old cache.
+// Other caches of the site (the worker's Pyodide snapshot, datasets fetched for links) outlive builds: only the
+// offline copies (microgpt- and 16 hex digits) are replaced.
 // Runtime files (Pyodide, MicroPython, PyScript, uPlot: pinned by package-lock.json) come from the cache first;
 // the site's own files from the network first, so a new build is served at once, and from the cache offline.
 "use strict";
 
 const CACHE = "{{cache}}";
 const FILES = {{files}};
+const OFFLINE_COPY = /^microgpt-[0-9a-f]{16}$/;
 const RUNTIME = /\/(pyodide|micropython|pyscript|vendor)\/[^/]+$/;
 
 self.addEventListener("install", (event) => {
@@ -20,7 +23,7 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     for (const key of await caches.keys()) {
-      if (key.startsWith("microgpt-") && key !== CACHE) await caches.delete(key);
+      if (OFFLINE_COPY.test(key) && key !== CACHE) await caches.delete(key);
     }
     await self.clients.claim();
   })());

@@ -62,6 +62,7 @@ import json
 import random
 import time
 
+import js
 import microgpt as mg
 from microgpt import edits
 from microgpt import state as saved_state
@@ -456,3 +457,4 @@ PROTOCOL = (init, stage_url, adopt, describe, reset, train, set_num_steps, set_e
             code_train)
 for _f in PROTOCOL:
     setattr(sync, _f.__name__, _f)
+js.performance.mark('microgpt:worker-ready')  # start-up's timeline (benchmarks/browser.py)

@@ -1,0 +1,130 @@
+"""Start-up: the worker's Pyodide starts from a memory snapshot (web/start_pyodide.mjs), made on the first start
+in a browser and kept in Cache Storage; a snapshot that is missing, damaged or cannot be kept never stops the
+page. Exactness with the snapshot is the log and golden tests' business: every page starts from one.
+
+The module is tested in a bare module worker of its own (each start a new worker, as each visit is), and in
+the page (the first visit makes the snapshot, the next one starts from it).
+"""
+import pytest
+
+from test_keep import poll
+from test_page import Page
+
+CACHE = 'microgpt-pyodide-snapshot'  # web/start_pyodide.mjs
+# a module worker that starts Pyodide through the site's start_pyodide.mjs and reports how it started
+START_WORKER = """
+import { loadPyodide } from "../start_pyodide.mjs";
+onmessage = async ({ data }) => {
+  try {
+    if (data.noCacheStorage) Object.defineProperty(globalThis, "caches", { value: undefined });
+    const pyodide = await loadPyodide({});
+    const how = performance.getEntriesByName("microgpt:pyodide-ready").at(-1).detail;
+    postMessage({
+      how,
+      random: pyodide.runPython("import random\\nrandom.random()"),
+      preloaded: pyodide.runPython("import sys\\n[m for m in ('asyncio', 'pyodide.http', 'json') if m in sys.modules]"
+                                   ).toJs(),
+      works: pyodide.runPython("sum(x * x for x in range(10))"),
+    });
+  } catch (err) {
+    postMessage({ error: String(err && err.stack || err) });
+  }
+};
+"""
+START_PAGE = """<!doctype html><meta charset="utf-8"><title>start</title>
+<script type="module">
+window.start = (data) => new Promise((resolve) => {
+  const w = new Worker("./start_worker.mjs", { type: "module" });
+  w.onmessage = (e) => { resolve(e.data); w.terminate(); };
+  w.postMessage(data || {});
+});
+</script>"""
+# the stored snapshot's size in bytes (0: none)
+STORED_SIZE = f"""async () => {{
+    const cache = await caches.open('{CACHE}');
+    const keys = await cache.keys();
+    if (keys.length !== 1) return 0;
+    return (await (await cache.match(keys[0])).arrayBuffer()).byteLength;
+}}"""
+DAMAGE = f"""async () => {{
+    const cache = await caches.open('{CACHE}');
+    const [key] = await cache.keys();
+    await cache.put(key, new Response(new Uint8Array(4096).fill(7)));
+}}"""
+SNAPSHOT_BYTES = 10_000_000  # a snapshot is Pyodide's whole memory, about 31 MB; a damaged one is 4 KB
+
+
+@pytest.fixture
+def bare(browser, site_url):
+    context = browser.new_context()
+    context.route('**/__test/start.html', lambda r: r.fulfill(body=START_PAGE, content_type='text/html'))
+    context.route('**/__test/start_worker.mjs',
+                  lambda r: r.fulfill(body=START_WORKER, content_type='text/javascript'))
+    page = context.new_page()
+    page.goto(site_url + '__test/start.html')
+    yield page
+    context.close()
+
+
+def start(page, **data):
+    answer = page.evaluate('data => start(data)', data)
+    assert 'error' not in answer, answer['error']
+    assert answer['works'] == 285
+    return answer
+
+
+def wait_stored(page):
+    poll(page, f'async () => (await ({STORED_SIZE})()) > {SNAPSHOT_BYTES}')
+
+
+def test_the_first_start_makes_a_snapshot_and_later_starts_use_it_with_their_own_random_seed(bare):
+    first = start(bare)
+    assert first['how'] == 'snapshot made'
+    assert first['preloaded'] == ['asyncio', 'pyodide.http', 'json']
+    wait_stored(bare)
+    second, third = start(bare), start(bare)
+    assert second['how'] == third['how'] == 'snapshot'
+    assert second['preloaded'] == ['asyncio', 'pyodide.http', 'json']
+    # the snapshot holds the random module: each start reseeds it, or every visit would draw the same numbers
+    assert len({first['random'], second['random'], third['random']}) == 3
+
+
+def test_a_damaged_snapshot_is_made_again_and_the_start_goes_on(bare):
+    start(bare)
+    wait_stored(bare)
+    bare.evaluate(DAMAGE)
+    assert bare.evaluate(STORED_SIZE) == 4096
+    assert start(bare)['how'] == 'snapshot made'  # Pyodide refused it (not a snapshot): a new one
+    wait_stored(bare)
+    assert start(bare)['how'] == 'snapshot'
+
+
+def test_without_cache_storage_every_start_makes_its_snapshot(bare):
+    for _ in range(2):
+        assert start(bare, noCacheStorage=True)['how'] == 'snapshot made'
+    assert bare.evaluate(STORED_SIZE) == 0
+
+
+def worker_start(page):
+    """How the page's Pyodide worker started (its microgpt:pyodide-ready mark)."""
+    for worker in page.workers:
+        how = worker.evaluate("performance.getEntriesByName('microgpt:pyodide-ready').map(e => e.detail)")
+        if how:
+            return how[-1]
+    return None
+
+
+def test_the_page_makes_the_snapshot_on_the_first_visit_and_starts_from_it_on_the_next(browser, site_url):
+    ui = Page(browser, site_url)
+    try:
+        assert worker_start(ui.page) == 'snapshot made'
+        wait_stored(ui.page)
+        ui.page.reload()
+        ui.wait_enabled('Train')
+        assert worker_start(ui.page) == 'snapshot'
+        ui.fresh(3)
+        ui.button('Train').click()
+        ui.wait_status(3, 3)
+        assert ui.errors == []
+    finally:
+        ui.close()
