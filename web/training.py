@@ -2,7 +2,7 @@
 #
 # Training is pull-based: while training, the page asks the worker for ~100 ms of steps at a time, and Pause
 # simply stops asking. The next batch is asked for before the page shows the last, so the worker never waits
-# for the page. A model number (`gen`) in every answer lets the page ignore answers about a replaced model.
+# for the page; while a view is shown, batches are short and asked one at a time, so a view waits less. A model number (`gen`) in every answer lets the page ignore answers about a replaced model.
 import asyncio
 import json
 
@@ -16,12 +16,22 @@ from status import mark_step, show_samples, update_buttons, update_status
 from ui import alert, el, now, on, plural, set_text, thousands
 
 TRAIN_BUDGET_MS = 100  # how long one train() call may run in the worker
+QUICK_BUDGET_MS = 30  # ...while something else asks the worker often (a view shown): one step of the default model
 SAMPLE_EVERY_MS = 4000  # refresh the samples this often while training
 SAMPLES = 8
 VERIFY_STEPS = 3
 after_steps = []  # called after the page shows steps trained (keep.py: autosave)
 after_stop = []  # called when the training loop stops (keep.py: the run is saved on Pause)
 after_error = []  # called with a failed train() or sample() answer (code_panel.py: an error in edited code)
+quick_turns = []  # each says whether it wants the worker's turn soon (views.py: a view is shown); then batches
+# are short and asked one at a time, so another call waits for one short batch, not for two long ones
+
+
+def batch_budget():
+    """(ms of steps a train() call may take, whether to ask the next one before this one's answer)."""
+    if any(wants() for wants in quick_turns):
+        return QUICK_BUDGET_MS, False
+    return TRAIN_BUDGET_MS, True
 
 
 def take_steps(r):
@@ -68,7 +78,7 @@ async def training_loop():
                 # Batches back to back: the next is asked for before this side shows the last. The lock is
                 # held while a batch is under way, and let go between batches when another task waits.
                 tick = now()
-                pending = client.ask_train(1000000, TRAIN_BUDGET_MS) if keep_training() else None
+                pending = client.ask_train(1000000, batch_budget()[0]) if keep_training() else None
                 while pending is not None:
                     r = await client.answer(pending)
                     pending = None
@@ -80,8 +90,9 @@ async def training_loop():
                             hook(r)
                         S.running = False
                         break
-                    if S.running and not r['done'] and lock.waiting == 0:
-                        pending = client.ask_train(1000000, TRAIN_BUDGET_MS)
+                    budget, ahead = batch_budget()
+                    if ahead and S.running and not r['done'] and lock.waiting == 0:
+                        pending = client.ask_train(1000000, budget)
                     t = now()
                     S.elapsed += (t - tick) / 1000
                     tick = t

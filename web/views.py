@@ -58,6 +58,7 @@ class View:
 def live(ask, show):
     view = View(ask, show)
     training.after_steps.append(view.follow)
+    training.quick_turns.append(lambda: view.shown)  # once shown, it is asked again while training
     models.after_new_model.append(view.follow)
     return view
 
