@@ -59,8 +59,7 @@ async def start():
             alert.show('Python could not start: ' + info['error'])
             return
         datasets.show_presets(info['presets'])
-        if 'code=' in str(window.location.hash):  # the link's code is compared with the files in the editor
-            await code_panel.load_files_locked()
+        await code_panel.load_files_locked()
         # the link's settings, engine and dataset (else the first preset), then a file chosen while Python
         # was loading (if any) replaces the dataset
         await share.open_link_locked()
@@ -75,8 +74,6 @@ async def start():
         update_status()
         update_buttons()
         mark('ready')
-        if not code_panel.C.loaded:  # the Code panel's files: not needed to train, so after Train is enabled
-            await code_panel.load_files_locked()
 
 
 asyncio.create_task(start())
