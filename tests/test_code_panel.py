@@ -144,8 +144,8 @@ def test_the_panel_shows_the_shipped_files_read_only_until_edit(browser, site_ur
     cp = CodePage(_Listening(browser), site_url)  # the editor's styles go through the CSSOM: the policy holds
     page = cp.page
     shipped = original_sources()
+    expect(cp.code.get_by_role('tab')).to_have_text([MODEL, AUTOGRAD])  # gpt() first; loaded after Train is enabled
     assert cp.texts() == shipped == {p: (ROOT / p).read_text(encoding='utf-8') for p in (MODEL, AUTOGRAD)}
-    expect(cp.code.get_by_role('tab')).to_have_text([MODEL, AUTOGRAD])  # gpt() first
     box = cp.editor(MODEL)
     expect(box).to_have_attribute('aria-readonly', 'true')
     expect(box).to_contain_text('def init_weights(config, vocab_size, rng):')
