@@ -56,10 +56,7 @@ class EditedCode:
 
     def diff(self):
         """What changed, as a unified diff of each changed file against the original."""
-        return ''.join(''.join(difflib.unified_diff(self._originals[path].splitlines(keepends=True),
-                                                    self.sources[path].splitlines(keepends=True),
-                                                    f'a/{path}', f'b/{path}'))
-                       for path in self.changed)
+        return diff(self.sources)[1]
 
     def _import(self):
         """Run the two files as modules of a package of their own, beside microgpt's other modules."""
@@ -113,6 +110,21 @@ class EditedCode:
         if code is not None and code.co_filename in self.sources:
             return code.co_filename, code.co_firstlineno
         return 'microgpt/model.py', None
+
+
+def diff(sources):
+    """(the paths that differ from the shipped files, a unified diff of them): for code that may not compile."""
+    originals = original_sources()
+    changed = [path for path in EDITABLE if sources.get(path, originals[path]) != originals[path]]
+    return changed, ''.join(''.join(difflib.unified_diff(originals[path].splitlines(keepends=True),
+                                                         _ends(sources[path]).splitlines(keepends=True),
+                                                         f'a/{path}', f'b/{path}'))
+                            for path in changed)
+
+
+def _ends(text):
+    """A text whose last line ends with a newline (else the diff's last line runs into the next file's)."""
+    return text if not text or text.endswith('\n') else text + '\n'
 
 
 def edited(sources):

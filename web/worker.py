@@ -57,7 +57,6 @@ train's answer also has `validation`: [[step, loss or null]], the validation los
   ends where one is due; null: not finite). next_token and attention are forward only: they use no random
   generator and change nothing; `ms` is their time in the worker.
 """
-import difflib
 import json
 import random
 import time
@@ -424,16 +423,8 @@ def code_files():
 
 def code_check(sources_json):
     """Which files differ from the shipped ones, and how (a unified diff): whether or not they compile."""
-    sources, originals = json.loads(sources_json), edits.original_sources()
-    changed = [path for path in edits.EDITABLE if sources.get(path, originals[path]) != originals[path]]
-    diff = ''.join(''.join(difflib.unified_diff(originals[path].splitlines(True), _ends(sources[path]).splitlines(True),
-                                                'a/' + path, 'b/' + path)) for path in changed)
+    changed, diff = edits.diff(json.loads(sources_json))
     return _json({'changed': changed, 'diff': diff})
-
-
-def _ends(text):
-    """A text whose last line ends with a newline (else the diff's last line runs into the next file's)."""
-    return text if not text or text.endswith('\n') else text + '\n'
 
 
 def code_train(settings_json, sources_json):
