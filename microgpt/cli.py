@@ -5,7 +5,7 @@ import sys
 from .config import SETTINGS, Config
 from .data import read_documents
 from . import state
-from .errors import MicrogptError
+from .errors import CodeConsentNeeded, MicrogptError
 from .trainer import ENGINE_NAMES, LOG_HEADER, Trainer, format_log_row
 
 class UsageError(Exception):
@@ -36,6 +36,8 @@ def build_parser():
                    help='original: one Value per number (default); efficient: same math, whole vectors')
     p.add_argument('--save', metavar='PATH', help='write the state (JSON) after training')
     p.add_argument('--load', metavar='PATH', help='continue from a saved state (its settings and documents)')
+    p.add_argument('--trust-code', action='store_true',
+                   help='with --load: run the edited code the state carries (without it such a state is refused)')
     p.add_argument('--log', metavar='PATH', help='write a CSV of every step: step,loss,learning_rate '
                                                       '(with --load, the whole run: the saved steps first)')
     return p
@@ -48,7 +50,11 @@ def make_trainer(args):
         if fixed:
             changeable = ' and '.join(s.cli_flag for s in SETTINGS if s.keeps_model)
             raise MicrogptError(f'{fixed[0]} cannot change when continuing with --load (only {changeable} can)')
-        trainer = state.load(args.load, engine=args.engine)
+        try:
+            trainer = state.load(args.load, engine=args.engine, code_choice='trust' if args.trust_code else 'refuse')
+        except CodeConsentNeeded as e:
+            raise MicrogptError(f'{args.load} carries edited code ({", ".join(e.changed)}): it runs only with '
+                                f'--trust-code') from None
         if trainer.code is not None:
             print(f'microgpt: continuing with the edited code saved in {args.load} '
                   f'({", ".join(trainer.code.changed)})', file=sys.stderr)

@@ -42,12 +42,8 @@ class EditedCode:
     """The edited files, compiled and imported as a private package; raises CodeError if they cannot be."""
 
     def __init__(self, sources):
+        check_sources(sources)
         originals = original_sources()
-        for path, text in sources.items():
-            if path not in originals:
-                raise CodeError(path, None, f'is not one of the files you can edit ({", ".join(EDITABLE)})')
-            if not isinstance(text, str):
-                raise CodeError(path, None, 'is not text')
         self.sources = {path: sources.get(path, originals[path]) for path in EDITABLE}
         self.changed = [path for path in EDITABLE if self.sources[path] != originals[path]]
         self._originals = originals
@@ -112,10 +108,25 @@ class EditedCode:
         return 'microgpt/model.py', None
 
 
+def check_sources(sources):
+    """Raise CodeError unless every file is one of the files you can edit, as text."""
+    for path, text in sources.items():
+        if path not in EDITABLE:
+            raise CodeError(path, None, f'is not one of the files you can edit ({", ".join(EDITABLE)})')
+        if not isinstance(text, str):
+            raise CodeError(path, None, 'is not text')
+
+
+def changed_paths(sources):
+    """The files of `sources` that differ from the shipped ones, in EDITABLE's order."""
+    originals = original_sources()
+    return [path for path in EDITABLE if sources.get(path, originals[path]) != originals[path]]
+
+
 def diff(sources):
     """(the paths that differ from the shipped files, a unified diff of them): for code that may not compile."""
     originals = original_sources()
-    changed = [path for path in EDITABLE if sources.get(path, originals[path]) != originals[path]]
+    changed = changed_paths(sources)
     return changed, ''.join(''.join(difflib.unified_diff(originals[path].splitlines(keepends=True),
                                                          _ends(sources[path]).splitlines(keepends=True),
                                                          f'a/{path}', f'b/{path}'))
@@ -129,7 +140,5 @@ def _ends(text):
 
 def edited(sources):
     """EditedCode for these files, or None when they are the original files (a reverted edit is the original)."""
-    originals = original_sources()
-    if all(originals.get(path) == text for path, text in sources.items()):
-        return None
-    return EditedCode(sources)
+    check_sources(sources)
+    return EditedCode(sources) if changed_paths(sources) else None

@@ -35,3 +35,14 @@ class TrainingError(MicrogptError):
         self.step = step
         self.results = list(results)
         super().__init__(message)
+
+
+class CodeConsentNeeded(StateError):
+    """A saved state that carries edited code, loaded without the person's consent (state.py's code_choice
+    'refuse'): nothing of the code was compiled. `changed` are the edited files, `diff` a unified diff of them
+    against the shipped ones (what to show before asking), `original_fits` whether the saved weights fit the
+    shipped code, so that the run could continue without the edit (code_choice 'drop')."""
+
+    def __init__(self, changed, diff, original_fits):
+        self.changed, self.diff, self.original_fits = list(changed), diff, original_fits
+        super().__init__(f'the state carries edited code ({", ".join(self.changed)}): it runs only if you trust it')

@@ -26,12 +26,17 @@ Anything else (another format, another version, a damaged or inconsistent file) 
 a message that says what is wrong.
 """
 import json
+import math
+import os
 import random
+import re
+from collections import namedtuple
+from contextlib import contextmanager
 
 from .config import Config
-from .data import Tokenizer
-from .edits import CodeError, edited
-from .errors import ConfigError, StateError
+from .data import MAX_BYTES, Tokenizer
+from .edits import CodeError, EditedCode, changed_paths, check_sources, diff
+from .errors import CodeConsentNeeded, ConfigError, MicrogptError, StateError
 from .model import weight_shapes
 
 FORMAT = 'microgpt-state'
@@ -69,9 +74,36 @@ def _config_dict(config):
     return values
 
 
-def from_json(data, engine=None):
-    """Rebuild a run (a Trainer) from to_json()'s data, with the given engine or else the one that saved it."""
-    from .trainer import ENGINE_NAMES, Trainer, engine_class
+# What a state's edited code becomes when it is loaded: nothing of it compiles before the person agreed.
+REFUSE = 'refuse'  # a state with code raises CodeConsentNeeded (its changed files and diff), nothing compiled
+TRUST = 'trust'  # the run continues with its code
+DROP = 'drop'  # the run continues with the shipped code (when the saved weights fit it)
+CODE_CHOICES = (REFUSE, TRUST, DROP)
+
+MAX_STATE_BYTES = 128 * 1024 * 1024  # above the largest state written (see README: Keep the run)
+MAX_DEPTH = 10  # brackets nested in a state: it needs 4 (weights: {name: [[row]]} in the object)
+
+
+def from_json(data, engine=None, code_choice=REFUSE):
+    """Rebuild a run (a Trainer) from to_json()'s data, with the given engine or else the one that saved it.
+    Edited code in the state is built only with code_choice TRUST (see CODE_CHOICES)."""
+    from .trainer import Trainer
+    if code_choice not in CODE_CHOICES:
+        raise MicrogptError(f'unknown code choice {code_choice!r} (known: {", ".join(CODE_CHOICES)})')
+    _check_format(data)
+    with _damage_named():
+        run = _run_parts(data)
+        code = _code(data, run, code_choice)
+        shapes = _shapes(code, run.config, run.tokenizer.vocab_size)
+        weights = _weights(data['weights'], shapes)
+        m, v = _adam(data, sum(rows * cols for rows, cols in shapes.values()), shipped=code is None)
+    model = _model(engine, data, code, run.config, weights, m, v)
+    trainer = Trainer.resume(run.config, run.docs, run.tokenizer, run.rng, model, run.step, code)
+    trainer.log = run.log
+    return trainer
+
+
+def _check_format(data):
     if not isinstance(data, dict) or data.get('format') != FORMAT:
         raise StateError(f'not a microgpt state (no "format": "{FORMAT}")')
     file_version = data.get('version')
@@ -80,35 +112,109 @@ def from_json(data, engine=None):
                          f'(this one reads version {VERSION})')
     if file_version != VERSION:
         raise StateError(f'unsupported state version {file_version!r} (expected {VERSION})')
+
+
+@contextmanager
+def _damage_named():
+    """Anything a damaged field raises becomes one StateError that says what."""
     try:
-        config = Config.from_dict(data['config'])
-        docs = [str(d) for d in data['docs']]
-        tokenizer = Tokenizer(data['uchars'])
-        if not docs:
-            raise StateError('the state has no documents')
-        if sorted(set(''.join(docs))) != tokenizer.uchars:
-            raise StateError('the documents do not match the vocabulary')
-        code = _code(data.get('code'))
-        shapes = _shapes(code, config, tokenizer.vocab_size)
-        weights = _weights(data['weights'], shapes)
-        n = sum(rows * cols for rows, cols in shapes.values())
-        m = [_number(x) for x in data['adam_m']]
-        v = [_number(x) for x in data['adam_v']]
-        if len(m) != n or len(v) != n:
-            raise StateError(f'the Adam buffers should have {n} numbers each')
-        step = data['step']
-        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= config.num_steps:
-            raise StateError(f'step must be between 0 and num_steps, got {step!r}')
-        version, internal, gauss_next = data['rng']
-        rng = random.Random()
-        rng.setstate((version, tuple(internal), gauss_next))
-        log = _log(data.get('log'), step)
+        yield
     except (StateError, CodeError):
         raise
     except ConfigError as e:
         raise StateError(f'invalid config in state: {e}') from None
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise StateError(f'damaged state ({type(e).__name__}: {e})') from None
+
+
+RunParts = namedtuple('RunParts', 'config docs tokenizer step rng log sources')
+
+
+def _run_parts(data):
+    """Everything of the run but its numbers, checked; `sources` the edited files, not compiled."""
+    config = Config.from_dict(data['config'])
+    docs = _documents(data['docs'])
+    if not isinstance(data['uchars'], str):
+        raise StateError('the vocabulary should be text')
+    tokenizer = Tokenizer(data['uchars'])
+    if sorted(set(''.join(docs))) != tokenizer.uchars:
+        raise StateError('the documents do not match the vocabulary')
+    step = data['step']
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= config.num_steps:
+        raise StateError(f'step must be between 0 and num_steps, got {step!r}')
+    return RunParts(config, docs, tokenizer, step, _rng(data['rng']), _log(data.get('log'), step),
+                    _sources(data.get('code')))
+
+
+def _documents(docs):
+    """The saved documents: text, no more of it than an uploaded dataset may have (data.py)."""
+    if not isinstance(docs, list) or not all(isinstance(doc, str) for doc in docs):
+        raise StateError('the documents should be a list of text')
+    if not docs:
+        raise StateError('the state has no documents')
+    size = sum(len(doc.encode('utf-8', 'surrogatepass')) + 1 for doc in docs)
+    if size > MAX_BYTES:
+        raise StateError(f'the documents are {size / 1e6:.1f} MB; the limit is {MAX_BYTES // (1024 * 1024)} MB')
+    return docs  # their vocabulary is the Trainer's to check (config.check_size)
+
+
+def _rng(saved):
+    """The run's random generator from [version, 625 numbers, gauss_next]."""
+    try:
+        version, internal, gauss_next = saved
+        if gauss_next is not None and not _is_finite_float(gauss_next):
+            raise ValueError(f'gauss_next {gauss_next!r}')
+        rng = random.Random()
+        rng.setstate((version, tuple(internal), gauss_next))
+    except (TypeError, ValueError, OverflowError) as e:
+        raise StateError(f'damaged state: the random generator cannot be restored ({e})') from None
+    return rng
+
+
+def _is_finite_float(x):
+    return type(x) is float and math.isfinite(x)
+
+
+def _code(data, run, choice):
+    """The edited code the run continues with (EditedCode), or None for the shipped code. Compiled only when
+    trusted: else CodeConsentNeeded, or with DROP the shipped code (if the saved weights fit it)."""
+    if run.sources is None:
+        return None
+    if choice == TRUST:
+        return EditedCode(run.sources)
+    fits = _fits_shipped(data, run)
+    if choice == REFUSE:
+        raise CodeConsentNeeded(*diff(run.sources), fits)
+    if not fits:
+        raise StateError('the weights do not fit the shipped code (the edit changed the model\'s weights): '
+                         'the run can only continue with its code')
+    return None
+
+
+def _sources(files):
+    """The saved edited files {path: text}, checked but not compiled; None when they are the shipped code."""
+    if files is None:
+        return None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(t, str) for k, t in files.items()):
+        raise StateError('the code should be {path: text}')
+    check_sources(files)
+    return dict(files) if changed_paths(files) else None
+
+
+def _fits_shipped(data, run):
+    """Whether the saved weights and Adam buffers have the shipped model's names and shapes."""
+    shapes = weight_shapes(run.config, run.tokenizer.vocab_size)
+    try:
+        _check_shapes(data['weights'], shapes)
+    except StateError:
+        return False
+    n = sum(rows * cols for rows, cols in shapes.values())
+    return all(isinstance(data[key], list) and len(data[key]) == n for key in ('adam_m', 'adam_v'))
+
+
+def _model(engine, data, code, config, weights, m, v):
+    """The engine (the named one, else the one that saved the state) holding the weights and Adam state."""
+    from .trainer import ENGINE_NAMES, engine_class
     saved_engine = data.get('engine') or 'original'
     if engine is None and saved_engine not in ENGINE_NAMES:
         raise StateError(f'unknown engine {saved_engine!r} in state (known: {", ".join(ENGINE_NAMES)})')
@@ -116,12 +222,10 @@ def from_json(data, engine=None):
     if code is None:
         model = cls(config, weights)
         model.load_adam_state(m, v)
-    else:
-        model = code.run(cls, config, weights)
-        code.run(model.load_adam_state, m, v)
-    trainer = Trainer.resume(config, docs, tokenizer, rng, model, step, code)
-    trainer.log = log
-    return trainer
+        return model
+    model = code.run(cls, config, weights)
+    code.run(model.load_adam_state, m, v)
+    return model
 
 
 def _log(log, step):
@@ -133,19 +237,9 @@ def _log(log, step):
                          f'has {len(log) if isinstance(log, list) else repr(log)}')
     for i, row in enumerate(log, 1):
         parts = row.split(',') if isinstance(row, str) else ()
-        if len(parts) != 3 or parts[0] != str(i):
-            raise StateError(f'log row {i} is damaged: {row!r}')
-        float(parts[1]), float(parts[2])  # ValueError: damaged
+        if len(parts) != 3 or parts[0] != str(i) or not all(math.isfinite(float(x)) for x in parts[1:]):
+            raise StateError(f'log row {i} is damaged: {_short(row)}')
     return list(log)
-
-
-def _code(files):
-    """The saved edited code (EditedCode; a CodeError if it does not compile), or None for the shipped code."""
-    if files is None:
-        return None
-    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(t, str) for k, t in files.items()):
-        raise StateError('the code should be {path: text}')
-    return edited(files)
 
 
 def _shapes(code, config, vocab_size):
@@ -157,23 +251,55 @@ def _shapes(code, config, vocab_size):
     return {name: (len(mat), len(mat[0]) if mat else 0) for name, mat in weights.items()}
 
 
-def _weights(weights, shapes):
-    """The saved weights as floats, checked against the shapes the config gives."""
+def _check_shapes(weights, shapes):
     if not isinstance(weights, dict) or list(weights) != list(shapes):
         raise StateError('the weights do not match the config')
-    checked = {}
     for name, (rows, cols) in shapes.items():
         mat = weights[name]
-        if len(mat) != rows or any(len(row) != cols for row in mat):
+        if not isinstance(mat, list) or len(mat) != rows or any(
+                not isinstance(row, list) or len(row) != cols for row in mat):
             raise StateError(f'weights {name} should be {rows}x{cols}')
-        checked[name] = [[_number(x) for x in row] for row in mat]
-    return checked
 
 
-def _number(x):
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise StateError(f'expected a number, got {x!r}')
-    return float(x)
+def _weights(weights, shapes):
+    """The saved weights as finite floats, checked against the shapes the config gives."""
+    _check_shapes(weights, shapes)
+    return {name: [_numbers(row, f'weights {name}') for row in weights[name]] for name in shapes}
+
+
+def _adam(data, n, shipped):
+    """Adam's buffers: n finite numbers each; for the shipped code the second moments are not negative (its
+    update takes their square root). Edited code may use them its own way."""
+    m, v = _numbers(data['adam_m'], 'adam_m'), _numbers(data['adam_v'], 'adam_v')
+    if len(m) != n or len(v) != n:
+        raise StateError(f'the Adam buffers should have {n} numbers each')
+    if shipped and any(x < 0 for x in v):
+        raise StateError(f'adam_v: a second moment cannot be negative, got {min(v)!r}')
+    return m, v
+
+
+def _numbers(values, where):
+    """A list of finite floats from JSON numbers; anything else is a StateError naming `where`."""
+    if not isinstance(values, list):
+        raise StateError(f'{where}: expected a list of numbers')
+    return [_number(x, where) for x in values]
+
+
+def _number(x, where):
+    if type(x) is not float and type(x) is not int:  # not bool, not a str...
+        raise StateError(f'{where}: expected a number, got {_short(x)}')
+    try:
+        value = float(x)
+    except OverflowError:  # an integer past a float's range
+        value = math.inf
+    if not math.isfinite(value):
+        raise StateError(f'{where}: {_short(x)} is not a finite number')
+    return value
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + '…'
 
 
 def dumps(trainer, log=None):
@@ -181,13 +307,46 @@ def dumps(trainer, log=None):
     return json.dumps(to_json(trainer, log))
 
 
-def loads(text, engine=None, source='the state'):
-    """A run from JSON text; text that is not JSON is a StateError naming `source`."""
+def loads(text, engine=None, source='the state', code_choice=REFUSE):
+    """A run from JSON text; text that is not JSON, too large or nested too deeply is a StateError naming
+    `source`, refused before it is parsed."""
+    check_size(len(text), source)  # characters: at most the bytes they came from
+    check_nesting(text, source)
     try:
         data = json.loads(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise StateError(f'{source}: not a JSON state ({e})') from None
-    return from_json(data, engine)
+    return from_json(data, engine, code_choice)
+
+
+def check_size(size, source='the state'):
+    """Raise StateError if a state file of `size` bytes is larger than a saved state may be."""
+    if size > MAX_STATE_BYTES:
+        raise StateError(f'{source} is {size / 1e6:.1f} MB; a saved state may be at most '
+                         f'{MAX_STATE_BYTES // (1024 * 1024)} MB')
+
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_OPENING, _CLOSING = bytes.maketrans(b'{}', b'[]'), bytes(set(range(256)) - set(b'[]{}'))
+
+
+def check_nesting(text, source='the state'):
+    """Raise StateError if JSON text nests brackets deeper than MAX_DEPTH (the parser would overflow the stack
+    long before it noticed). The strings and all but the brackets are taken out ({} become []), then innermost
+    pairs are removed MAX_DEPTH times: a pair left, or more openings in a row than that, means deeper.
+    Brackets that do not pair are the parser's to report."""
+    raw = _STRING.sub(b'', text.encode('utf-8', 'surrogatepass'))
+    brackets = raw.translate(_OPENING, _CLOSING).decode('ascii')
+    too_deep = '[' * (MAX_DEPTH + 1)
+    for _ in range(MAX_DEPTH):
+        if too_deep in brackets:
+            break
+        inner = brackets.replace('[]', '')
+        if inner == brackets:
+            return
+        brackets = inner
+    if '[]' in brackets or too_deep in brackets:
+        raise StateError(f'{source}: not a JSON state (nested too deeply: a state has at most {MAX_DEPTH} levels)')
 
 
 def save(trainer, path, log=None):
@@ -196,13 +355,17 @@ def save(trainer, path, log=None):
         f.write(dumps(trainer, log))
 
 
-def load(path, engine=None):
-    """A run from a file written by save(); an unreadable file is a StateError naming it."""
+def load(path, engine=None, code_choice=REFUSE):
+    """A run from a file written by save(); an unreadable or too large file is a StateError naming it."""
     try:
-        with open(path, encoding='utf-8') as f:
-            text = f.read()
+        with open(path, 'rb') as f:
+            check_size(os.fstat(f.fileno()).st_size, str(path))
+            raw = f.read(MAX_STATE_BYTES + 1)  # not a regular file: its size says nothing
     except OSError as e:
         raise StateError(f'{path}: cannot be read ({e.strerror})') from None
+    check_size(len(raw), str(path))
+    try:
+        text = raw.decode('utf-8')
     except ValueError as e:  # not UTF-8
         raise StateError(f'{path}: not a JSON state ({e})') from None
-    return loads(text, engine, source=str(path))
+    return loads(text, engine, source=str(path), code_choice=code_choice)

@@ -4,7 +4,12 @@ Each case is (kind, what, input, message): kind 'upload' (a file name and its by
 the paste box) or 'setting' (a field's label and the text typed), and a piece of the message the page must
 show. tests/test_hostile.py runs them all against one trained model: each must leave the worker alive and
 the model where it was. The messages are the engine's, so the same inputs give the same words on the CLI.
+REFUSED_STATES are saved states (Load model, `python -m microgpt --load`), each refused with one message.
 """
+import json
+
+from microgpt import Config, Trainer, format_log_row, state
+
 REFUSED_UPLOADS = [
     ('empty.txt', b'', 'no documents'),
     ('blank.txt', b'\n\n\n', 'no documents'),
@@ -70,3 +75,44 @@ REFUSED_SETTINGS = [
 CASES = ([('upload', name, data, message) for name, data, message in REFUSED_UPLOADS]
          + [('paste', name, text, message) for name, text, message in REFUSED_PASTES]
          + [('setting', label, text, message) for label, text, message in REFUSED_SETTINGS])
+
+
+# -- saved states (issue 18): a file given to Load model or `python -m microgpt --load` --------------------------
+# Each is (file name, its bytes, a piece of the message). The bytes are a small valid state, damaged one way.
+def _base_state():
+    trainer = Trainer(Config(n_embd=4, n_head=1, block_size=6, num_steps=50), ['abba', 'baba', 'cab', 'acab'])
+    rows = [format_log_row(trainer.step()) for _ in range(2)]
+    return state.dumps(trainer, log=rows)
+
+
+def _damaged(**fields):
+    data = json.loads(_base_state())
+    for key, change in fields.items():
+        data[key] = change(data[key]) if callable(change) else change
+    return json.dumps(data).encode()
+
+
+def _first_weight(value):
+    return lambda weights: {**weights, 'wte': [[value] + row[1:] for row in weights['wte']]}
+
+
+STATE_BYTES_LIMIT_MB = 128  # microgpt/state.py's MAX_STATE_BYTES, in MiB: the oversized case is made in place
+REFUSED_STATES = [
+    ('deep.json', b'[' * 100_000 + b']' * 100_000, 'nested too deeply'),
+    ('deep-object.json', b'{"a":' * 100_000 + b'1' + b'}' * 100_000, 'nested too deeply'),
+    ('deep-log.json', _damaged(log=lambda log: [[[[[[[[[[[[log]]]]]]]]]]]]), 'nested too deeply'),
+    ('nan-weight.json', _damaged(weights=_first_weight(float('nan'))), 'weights wte: nan is not a finite number'),
+    ('infinite-weight.json', _damaged(weights=_first_weight(float('inf'))), 'weights wte: inf is not a finite number'),
+    ('huge-int-weight.json', _damaged(weights=_first_weight(10 ** 400)), 'is not a finite number'),
+    ('nan-adam.json', _damaged(adam_m=lambda m: m[:-1] + [float('nan')]), 'adam_m: nan is not a finite number'),
+    ('infinite-adam.json', _damaged(adam_v=lambda v: [float('-inf')] + v[1:]), 'adam_v: -inf is not a finite number'),
+    ('negative-adam.json', _damaged(adam_v=lambda v: [-1.0] + v[1:]), 'adam_v: a second moment cannot be negative'),
+    ('big-docs.json', _damaged(docs=lambda docs: docs + ['ab' * 1000] * 5500), 'limit is 10 MB'),
+    ('number-docs.json', _damaged(docs=[1, 2, 3]), 'the documents should be a list of text'),
+    ('rng-overflow.json', _damaged(rng=lambda rng: [rng[0], [2 ** 64] * 625, None]), 'the random generator'),
+    ('rng-negative.json', _damaged(rng=lambda rng: [rng[0], [-1] * 625, None]), 'the random generator'),
+    ('rng-gauss.json', _damaged(rng=lambda rng: [rng[0], rng[1], 'x']), 'the random generator'),
+    ('nan-log.json', _damaged(log=lambda log: ['1,nan,0.01'] + log[1:]), 'log row 1 is damaged'),
+    ('uchars-list.json', _damaged(uchars=['a', 'b', 'c']), 'the vocabulary should be text'),
+    ('not-json.json', b'{"format": "microgpt-state", "version": 1,', 'not a JSON state'),
+]

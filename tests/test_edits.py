@@ -83,7 +83,7 @@ def test_an_edited_run_saves_its_code_and_continues_exactly(tmp_path):
     losses(first, 3)
     data = json.loads(state.dumps(first))
     assert data['code'] == {MODEL: sources[MODEL]}
-    again = state.loads(json.dumps(data))
+    again = state.loads(json.dumps(data), code_choice='trust')
     assert again.code.changed == [MODEL]
     assert losses(again, 3) == whole[3:]
     assert 'code' not in state.to_json(mg.Trainer(config(), DOCS))
@@ -95,8 +95,8 @@ def test_the_cli_continues_a_saved_edited_run(tmp_path):
     first = mg.Trainer(config(), DOCS, code=edited(sources))
     losses(first, 3)
     state.save(first, tmp_path / 'run.json')
-    done = subprocess.run([sys.executable, '-m', 'microgpt', '--load', 'run.json', '--samples', '0', '--log', 'log.csv'],
-                          cwd=tmp_path, capture_output=True, text=True, env={'PYTHONPATH': str(ROOT)})
+    done = subprocess.run([sys.executable, '-m', 'microgpt', '--load', 'run.json', '--samples', '0', '--log', 'log.csv',
+                           '--trust-code'], cwd=tmp_path, capture_output=True, text=True, env={'PYTHONPATH': str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert 'continuing with the edited code saved in run.json (microgpt/model.py)' in done.stderr
     rows = (tmp_path / 'log.csv').read_text().splitlines()[1:]
@@ -190,7 +190,7 @@ def test_a_saved_state_with_code_that_does_not_compile_says_so():
     data = json.loads(state.dumps(mg.Trainer(config(), DOCS)))
     data['code'] = {MODEL: 'def broken(:\n'}
     with pytest.raises(CodeError) as e:
-        state.from_json(data)
+        state.from_json(data, code_choice='trust')
     assert (e.value.file, e.value.line) == (MODEL, 1)
     data['code'] = {'microgpt/cli.py': 'print(1)\n'}
     with pytest.raises(CodeError) as e:
@@ -205,8 +205,90 @@ def test_the_cli_refuses_a_saved_state_whose_code_does_not_compile(tmp_path):
     data = json.loads(state.dumps(mg.Trainer(config(), DOCS)))
     data['code'] = {MODEL: original_sources()[MODEL].replace('def rmsnorm(x):', 'def rmsnorm(x)')}
     (tmp_path / 'run.json').write_text(json.dumps(data), encoding='utf-8')
-    done = subprocess.run([sys.executable, '-m', 'microgpt', '--load', 'run.json', '--samples', '0'],
+    done = subprocess.run([sys.executable, '-m', 'microgpt', '--load', 'run.json', '--samples', '0', '--trust-code'],
                           cwd=tmp_path, capture_output=True, text=True, env={'PYTHONPATH': str(ROOT)})
     line = next(i for i, t in enumerate(data['code'][MODEL].splitlines(), 1) if 'def rmsnorm(x)' in t)
     assert done.returncode == 2 and done.stdout == ''
     assert done.stderr == f'microgpt: microgpt/model.py, line {line}: SyntaxError: expected \':\'\n'
+
+
+# -- consent (issue 18): a state's code compiles and runs only when the person trusts it --------------------------
+ADDED_WEIGHT = ("    return weights\n", "    weights['extra'] = matrix(rng, 2, 2)\n    return weights\n")
+
+
+def edited_modules():
+    return {name for name in sys.modules if name.startswith('microgpt_edited_')}
+
+
+def edited_state(*change, steps=3):
+    """A run of edited code saved after `steps` steps: (its state as JSON data, the edited sources)."""
+    sources, _ = edit(MODEL, *(change or SQUARED_RELU))
+    trainer = mg.Trainer(config(), DOCS, code=edited(sources))
+    losses(trainer, steps)
+    return json.loads(state.dumps(trainer)), sources
+
+
+def test_a_state_with_code_is_refused_with_its_diff_and_nothing_of_it_compiles():
+    data, sources = edited_state()
+    data['code'][MODEL] += "\nraise SystemExit('the code ran')\n"  # would end the process if it ran
+    before = edited_modules()
+    with pytest.raises(mg.CodeConsentNeeded) as e:
+        state.from_json(data)
+    assert isinstance(e.value, mg.StateError) and isinstance(e.value, mg.MicrogptError)
+    assert e.value.changed == [MODEL] and e.value.original_fits
+    assert '+        x = [xi.relu() ** 2 for xi in x]' in e.value.diff
+    assert "+raise SystemExit('the code ran')" in e.value.diff
+    assert 'carries edited code (microgpt/model.py)' in str(e.value)
+    assert edited_modules() == before  # nothing compiled
+    with pytest.raises(mg.CodeConsentNeeded):
+        state.loads(json.dumps(data))
+    with pytest.raises(mg.CodeConsentNeeded):
+        mg.Trainer.from_state(data)
+
+
+def test_a_trusted_state_continues_with_its_code_and_a_dropped_one_with_the_shipped_code():
+    data, sources = edited_state()
+    whole = losses(mg.Trainer(config(), DOCS, code=edited(sources)), 6)
+    trusted = state.from_json(data, code_choice='trust')
+    assert trusted.code.changed == [MODEL] and losses(trusted, 3) == whole[3:]
+    dropped = state.from_json(data, code_choice='drop')
+    shipped = state.from_json({k: v for k, v in data.items() if k != 'code'})
+    assert dropped.code is None and 'code' not in state.to_json(dropped)
+    assert losses(dropped, 3) == losses(shipped, 3) != whole[3:]
+    with pytest.raises(mg.MicrogptError, match='code choice'):
+        state.from_json(data, code_choice='yes')
+
+
+def test_the_original_cannot_be_kept_when_the_edit_changed_the_weights():
+    data, _ = edited_state(*ADDED_WEIGHT, steps=1)
+    assert 'extra' in data['weights']
+    with pytest.raises(mg.CodeConsentNeeded) as e:
+        state.from_json(data)
+    assert e.value.original_fits is False
+    with pytest.raises(mg.StateError, match='do not fit the shipped code'):
+        state.from_json(data, code_choice='drop')
+    assert 'extra' in state.from_json(data, code_choice='trust').engine.weights()
+
+
+def test_code_that_is_the_shipped_code_or_names_another_file_needs_no_consent():
+    data = json.loads(state.dumps(mg.Trainer(config(), DOCS)))
+    data['code'] = original_sources()  # unchanged: the shipped code, nothing to agree to
+    assert state.from_json(data).code is None
+    data['code'] = {'microgpt/cli.py': 'print(1)\n'}
+    with pytest.raises(CodeError, match='is not one of the files you can edit'):
+        state.from_json(data)
+
+
+def test_the_cli_asks_for_trust_code_and_runs_nothing_without_it(tmp_path):
+    data, _ = edited_state()
+    data['code'][MODEL] += "\nimport sys; sys.stdout.write('the code ran'); sys.exit(0)\n"
+    (tmp_path / 'run.json').write_text(json.dumps(data), encoding='utf-8')
+    done = subprocess.run([sys.executable, '-m', 'microgpt', '--load', 'run.json', '--samples', '0'],
+                          cwd=tmp_path, capture_output=True, text=True, env={'PYTHONPATH': str(ROOT)})
+    assert done.returncode == 2 and done.stdout == ''
+    assert done.stderr == ('microgpt: run.json carries edited code (microgpt/model.py): it runs only with '
+                           '--trust-code\n')
+    trusted = subprocess.run([sys.executable, '-m', 'microgpt', '--load', 'run.json', '--samples', '0',
+                              '--trust-code'], cwd=tmp_path, capture_output=True, text=True,
+                             env={'PYTHONPATH': str(ROOT)})
+    assert trusted.stdout == 'the code ran'  # with the flag it is the user's own code

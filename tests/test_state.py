@@ -162,3 +162,54 @@ def test_the_cli_keeps_the_log_in_the_state_and_writes_the_whole_run(tmp_path):
     assert (tmp_path / 'continued.csv').read_bytes() == whole
     end = json.loads((tmp_path / 'end.json').read_text(encoding='utf-8'))
     assert (LOG_HEADER + '\n' + ''.join(r + '\n' for r in end['log'])).encode() == whole
+
+
+# -- hostile states (issue 18): each refused with one message, before anything is built -------------------------
+from hostile import REFUSED_STATES, STATE_BYTES_LIMIT_MB  # noqa: E402
+
+
+@pytest.mark.parametrize('name, raw, message', REFUSED_STATES, ids=[case[0] for case in REFUSED_STATES])
+def test_a_hostile_state_is_refused_with_one_message(name, raw, message, tmp_path):
+    with pytest.raises(StateError) as e:
+        state.loads(raw.decode('utf-8'), source=name)
+    assert message in str(e.value)
+    path = tmp_path / name
+    path.write_bytes(raw)
+    with pytest.raises(StateError) as e:
+        state.load(path)
+    assert message in str(e.value)
+
+
+def test_the_cli_refuses_each_hostile_state_with_exit_2_and_one_line(tmp_path):
+    for name, raw, message in REFUSED_STATES:
+        (tmp_path / name).write_bytes(raw)
+        done = R.run_cli('--load', tmp_path / name, '--samples', 0)
+        assert done.returncode == 2 and done.stdout == '', (name, done.stderr)
+        assert done.stderr.startswith('microgpt: ') and done.stderr.count('\n') == 1, (name, done.stderr)
+        assert message in done.stderr, (name, done.stderr)
+
+
+def test_a_state_file_over_the_bound_is_refused_unread(tmp_path):
+    assert state.MAX_STATE_BYTES == STATE_BYTES_LIMIT_MB * 1024 * 1024
+    path = tmp_path / 'huge.json'
+    with open(path, 'wb') as f:  # sparse: nothing is written, the file just claims the size
+        f.truncate(state.MAX_STATE_BYTES + 1)
+    done = R.run_cli('--load', path, '--samples', 0)
+    assert done.returncode == 2 and done.stdout == ''
+    assert done.stderr == f'microgpt: {path} is 134.2 MB; a saved state may be at most {STATE_BYTES_LIMIT_MB} MB\n'
+    with pytest.raises(StateError, match='a saved state may be at most'):
+        state.loads(' ' * (state.MAX_STATE_BYTES + 1))
+
+
+def test_the_nesting_check_takes_the_strings_out_and_is_quick():
+    import time
+    data = json.loads(GOLDEN_V1.read_text(encoding='utf-8'))
+    data['docs'] = data['docs'] + ['[[[[[[[[[[[[[[[[[[[[', '{{{{{{{{{{{{{{{{{{\\"[[[[[[[[[[[[']  # brackets in text
+    data['docs'] = [d for d in data['docs']]
+    data['uchars'] = ''.join(sorted(set(''.join(data['docs']))))
+    with pytest.raises(StateError, match='vocabulary|weights'):  # parsed: the vocabulary changed, not "too deep"
+        state.loads(json.dumps(data))
+    start = time.perf_counter()
+    with pytest.raises(StateError, match='nested too deeply'):
+        state.loads('[' * 5_000_000 + ']' * 5_000_000)
+    assert time.perf_counter() - start < 5
