@@ -7,8 +7,10 @@ becomes a CodeError that names the file and line, so the page can show it beside
 """
 import difflib
 import itertools
+import math
 import sys
 import types
+import weakref
 from pathlib import Path
 
 from .engine import NonFiniteLoss
@@ -48,6 +50,7 @@ class EditedCode:
         self.changed = [path for path in EDITABLE if self.sources[path] != originals[path]]
         self._originals = originals
         self.package = f'microgpt_edited_{next(_package_numbers)}'
+        weakref.finalize(self, _drop_package, self.package)  # the modules go when the code goes
         self.model = self._import()
 
     def diff(self):
@@ -70,10 +73,13 @@ class EditedCode:
             try:
                 exec(compile(self.sources[path], path, 'exec'), module.__dict__)
             except (Exception, SystemExit) as e:
-                raise self.error(e) from None
+                error = self.error(e)
+                _drop_package(self.package, failed=True)
+                raise error from None
         model = sys.modules[f'{self.package}.model']
         for name in NEEDED:
             if not callable(getattr(model, name, None)):
+                _drop_package(self.package, failed=True)
                 raise CodeError('microgpt/model.py', None, f'defines no {name}, which the trainer needs')
         return model
 
@@ -106,6 +112,15 @@ class EditedCode:
         if code is not None and code.co_filename in self.sources:
             return code.co_filename, code.co_firstlineno
         return 'microgpt/model.py', None
+
+
+def _drop_package(package, failed=False):
+    """Take an edited package's modules out of sys.modules; after a failed import also empty them, so that
+    what they allocated is released even while the error's traceback still refers to them."""
+    for name in [name for name in sys.modules if name == package or name.startswith(package + '.')]:
+        module = sys.modules.pop(name)
+        if failed and getattr(module, '__package__', None) == package:  # not microgpt's own modules
+            module.__dict__.clear()
 
 
 def check_sources(sources):
@@ -142,3 +157,22 @@ def edited(sources):
     """EditedCode for these files, or None when they are the original files (a reverted edit is the original)."""
     check_sources(sources)
     return EditedCode(sources) if changed_paths(sources) else None
+
+
+def is_finite_float(x):
+    """What edited code returns must be exactly a float (a subclass could write anything into the log and the
+    saved state with its own repr), and finite."""
+    return type(x) is float and math.isfinite(x)
+
+
+def not_a_finite_float(x):
+    """What is wrong with a value that is_finite_float refused, shown without running its own repr (a float
+    subclass's) where it can: '<value>: a <type>, not a float' or '<value>: not a finite number'."""
+    if type(x) is float:
+        return f'{x!r}: not a finite number'
+    try:
+        text = float.__repr__(x) if isinstance(x, float) else repr(x)
+    except Exception:  # noqa: BLE001 - an edited __repr__ that fails
+        text = '?'
+    text = text if len(text) <= 40 else text[:39] + '…'
+    return f'{text}: a {type(x).__name__}, not a float'

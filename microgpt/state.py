@@ -35,7 +35,7 @@ from contextlib import contextmanager
 
 from .config import Config
 from .data import MAX_BYTES, Tokenizer
-from .edits import CodeError, EditedCode, changed_paths, check_sources, diff
+from .edits import CodeError, EditedCode, changed_paths, check_sources, diff, is_finite_float, not_a_finite_float
 from .errors import CodeConsentNeeded, ConfigError, MicrogptError, StateError
 from .model import weight_shapes
 
@@ -55,9 +55,10 @@ def to_json(trainer, log=None):
         'uchars': ''.join(trainer.tokenizer.uchars),
         'docs': list(trainer.docs) + list(trainer.held_out),  # in training order (already shuffled)
         'step': trainer.step_count,
-        'weights': trainer.engine.weights(),
-        'adam_m': m,
-        'adam_v': v,
+        'weights': {name: [_saved(row, f'weights {name}') for row in mat] for name, mat in
+                    trainer.engine.weights().items()},
+        'adam_m': _saved(m, 'adam_m'),
+        'adam_v': _saved(v, 'adam_v'),
         'rng': [version, list(internal), gauss_next],
     }
     if log is not None:
@@ -65,6 +66,14 @@ def to_json(trainer, log=None):
     if trainer.code is not None:
         data['code'] = {path: trainer.code.sources[path] for path in trainer.code.changed}
     return data
+
+
+def _saved(numbers, where):
+    """The numbers, if every one is a finite float (a state that could not be loaded is never written)."""
+    for x in numbers:
+        if not is_finite_float(x):
+            raise StateError(f'the model cannot be saved: {where} holds {not_a_finite_float(x)}')
+    return numbers
 
 
 def _config_dict(config):
@@ -162,17 +171,13 @@ def _rng(saved):
     """The run's random generator from [version, 625 numbers, gauss_next]."""
     try:
         version, internal, gauss_next = saved
-        if gauss_next is not None and not _is_finite_float(gauss_next):
+        if gauss_next is not None and not is_finite_float(gauss_next):
             raise ValueError(f'gauss_next {gauss_next!r}')
         rng = random.Random()
         rng.setstate((version, tuple(internal), gauss_next))
     except (TypeError, ValueError, OverflowError) as e:
         raise StateError(f'damaged state: the random generator cannot be restored ({e})') from None
     return rng
-
-
-def _is_finite_float(x):
-    return type(x) is float and math.isfinite(x)
 
 
 def _code(data, run, choice):

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from .config import check_size
 from .data import Tokenizer
 from .engine import NonFiniteLoss
-from .edits import CodeError
+from .edits import CodeError, is_finite_float, not_a_finite_float
 from .errors import ConfigError, MicrogptError, TrainingError
 from .model import OriginalEngine, count_params, init_weights
 
@@ -170,10 +170,9 @@ class Trainer:
         weights, (m, v) = code.run(engine.weights), code.run(engine.adam_state)
         try:
             loss = code.run(engine.train_step, tokens, step, lr_t, step=step + 1)
-            if isinstance(loss, bool) or not isinstance(loss, float) or not math.isfinite(loss):
+            if not is_finite_float(loss):
                 file, line = code.where(type(engine).train_step)
-                what = 'not a finite number' if isinstance(loss, float) else f'a {type(loss).__name__}, not a float'
-                raise CodeError(file, line, f'train_step returned {_short(loss)}: {what}', step + 1)
+                raise CodeError(file, line, f'train_step returned {not_a_finite_float(loss)}', step + 1)
         except CodeError:
             self.engine = code.run(type(engine), self.config, weights)
             code.run(self.engine.load_adam_state, m, v)
@@ -302,11 +301,6 @@ class Trainer:
         """Rebuild a run from export_state()'s data (state.from_json); any engine can continue any engine's state."""
         from . import state
         return state.from_json(data, engine)
-
-
-def _short(value):
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + '…'
 
 
 def format_log_row(result):

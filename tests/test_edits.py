@@ -1,6 +1,7 @@
 """Edited engine code (microgpt/edits.py): a student's change to model.py or autograd.py trains exactly as the
 same files would in place of the shipped ones, and a broken change is a CodeError naming its file and line,
 with nothing of the model lost."""
+import gc
 import json
 import shutil
 import subprocess
@@ -123,6 +124,9 @@ BROKEN = [  # (name, file, old, new, what the message says, fails when: 'build' 
     ('gpt returns a tuple', MODEL, '    return logits\n', '    return logits, x\n', 'AttributeError', 'step'),
     ('train_step returns the Value', MODEL, '        return loss.data\n', '        return loss\n',
      'train_step returned Value(data=', 'step'),
+    ('train_step returns a float subclass', MODEL, '        return loss.data\n',
+     "        return type('FloatLike', (float,), {'__repr__': lambda self: '<b>html</b>'})(loss.data)\n",
+     'a FloatLike, not a float', 'step'),
     ('nan loss', MODEL, "return (1 / n) * sum(losses)", "return (1 / n) * sum(losses) * float('nan')",
      'the loss is nan: not a finite number', 'step'),
     ('init_weights', MODEL, "weights = {'wte': matrix(rng, vocab_size, n_embd)", "weights = {'wte': matrix(rng, vocab_size)",
@@ -136,7 +140,7 @@ BROKEN = [  # (name, file, old, new, what the message says, fails when: 'build' 
 @pytest.mark.parametrize('name, path, old, new, message, when', BROKEN, ids=[b[0] for b in BROKEN])
 def test_a_broken_edit_says_its_file_line_and_message(name, path, old, new, message, when):
     sources, line = edit(path, old, new)
-    if name == 'train_step returns the Value':  # reported at the function that returned it
+    if name.startswith('train_step returns'):  # reported at the function that returned it
         line = next(i for i, t in enumerate(sources[path].splitlines(), 1) if 'def train_step' in t)
     if name == 'nan loss':  # the check that found it, in the edited file
         line = next(i for i, t in enumerate(sources[path].splitlines(), 1) if 'raise NonFiniteLoss' in t)
@@ -292,3 +296,56 @@ def test_the_cli_asks_for_trust_code_and_runs_nothing_without_it(tmp_path):
                               '--trust-code'], cwd=tmp_path, capture_output=True, text=True,
                              env={'PYTHONPATH': str(ROOT)})
     assert trusted.stdout == 'the code ran'  # with the flag it is the user's own code
+
+
+# -- what edited code returns is checked by type; a failed edit leaves nothing behind (issue 18) -----------------
+def test_a_state_of_weights_that_are_not_floats_is_not_written():
+    sources, _ = edit(MODEL, "        return {name: [[p.data for p in row]",
+                      "        return {name: [[type('FloatLike', (float,), {})(p.data) for p in row]")
+    trainer = mg.Trainer(config(), DOCS, code=edited(sources))
+    losses(trainer, 1)
+    with pytest.raises(mg.StateError, match=r'cannot be saved: weights wte holds -?\d\.\d+: a FloatLike, not a float'):
+        state.dumps(trainer)
+    sources, _ = edit(MODEL, '        return list(self.m), list(self.v)', "        return list(self.m), [float('nan')] * len(self.v)")
+    trainer = mg.Trainer(config(), DOCS, code=edited(sources))
+    with pytest.raises(mg.StateError, match='cannot be saved: adam_v holds nan: not a finite number'):
+        state.dumps(trainer)
+
+
+FAILING_AT_IMPORT = "ballast = [0.0] * 2_000_000  # 16 MB a failed edit must give back\nraise RuntimeError('no')\n"
+
+
+def test_a_failed_edit_leaves_no_module_in_sys_modules():
+    gc.collect()  # the code of earlier tests' models, gone with them
+    before = edited_modules()
+    for name, path, old, new, message, when in BROKEN:
+        sources, _ = edit(path, old, new)
+        with pytest.raises(CodeError):
+            losses(mg.Trainer(config(), DOCS, code=EditedCode(sources)), 2)
+    with pytest.raises(CodeError):
+        EditedCode({MODEL: FAILING_AT_IMPORT})
+    gc.collect()
+    assert edited_modules() == before
+    kept = mg.Trainer(config(), DOCS, code=edited(edit(MODEL, *SQUARED_RELU)[0]))  # a model in use keeps its own
+    assert {'model', 'autograd'} <= {name.split('.')[-1] for name in edited_modules() - before}
+    del kept
+    gc.collect()
+    assert edited_modules() == before  # and gives them back when it goes
+
+
+def test_ten_failed_edits_leave_the_heap_where_it_was():
+    import tracemalloc
+    with pytest.raises(CodeError):
+        EditedCode({MODEL: FAILING_AT_IMPORT})  # warm: the first compile fills caches
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(10):
+            with pytest.raises(CodeError):
+                EditedCode({MODEL: FAILING_AT_IMPORT})
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000, f'ten failed edits kept {grown:,} bytes'
