@@ -297,10 +297,11 @@ class Trainer:
         return state.to_json(self)
 
     @classmethod
-    def from_state(cls, data, engine=None):
-        """Rebuild a run from export_state()'s data (state.from_json); any engine can continue any engine's state."""
+    def from_state(cls, data, engine=None, code_choice='refuse'):
+        """Rebuild a run from export_state()'s data (state.from_json); any engine can continue any engine's state.
+        Edited code in it runs only with code_choice 'trust' (state.CODE_CHOICES)."""
         from . import state
-        return state.from_json(data, engine)
+        return state.from_json(data, engine, code_choice)
 
 
 def format_log_row(result):

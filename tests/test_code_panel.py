@@ -324,8 +324,9 @@ def test_the_edit_travels_with_a_saved_model_and_in_a_link(cp, browser, site_url
     expect(cp.page).to_have_url(re.compile(r'&code=z:[A-Za-z0-9_-]+$|#.*code=z:'))
     link = cp.page.url
 
-    other = CodePage(browser, site_url)  # Load model: the run and its code
+    other = CodePage(browser, site_url)  # Load model: the run and its code, once agreed to
     other.page.get_by_label('Load model', exact=True).set_input_files(str(tmp_path / 'run.json'))
+    other.code.get_by_role('button', name='Load this code').click()
     other.wait_status(30, 30)
     other.wait_text(MODEL, edited)
     expect(other.page.locator('#engine option[value="efficient"]')).to_be_disabled()
@@ -365,3 +366,95 @@ def test_the_panel_in_use_has_no_wcag_aa_violation(browser, site_url):
         assert_accessible(cp, 'editing, an error marked, the changes shown')
     finally:
         cp.close()
+
+
+# -- consent (issue 18): a saved run's code is shown and asked about before anything of it runs -----------------------
+def saved_edited_run(tmp_path, name, change, steps=3, runs=True):
+    """A run of the words with edited model.py, saved natively after `steps` steps: its path and sources.
+    runs=False: code that cannot run (the run is trained with the shipped code, then saved with it)."""
+    sources, _ = edit(MODEL, *change)
+    trainer = mg.Trainer(mg.Config(n_embd=8, n_head=2, block_size=8, num_steps=20, seed=7), WORDS,
+                         code=EditedCode(sources) if runs else None)
+    for _ in range(steps):
+        trainer.step()
+    from microgpt import state
+    data = state.to_json(trainer)
+    data['code'] = {MODEL: sources[MODEL]}
+    (tmp_path / name).write_text(json.dumps(data), encoding='utf-8')
+    return tmp_path / name, sources
+
+
+def offer(cp):
+    return cp.code.get_by_role('group', name=re.compile('carries edited code'))
+
+
+def load_file(cp, path):
+    cp.page.get_by_label('Load model', exact=True).set_input_files(str(path))
+
+
+def test_load_model_of_a_run_with_code_shows_the_changes_and_asks(cp, tmp_path):
+    path, sources = saved_edited_run(tmp_path, 'run.json', SQUARED_RELU)
+    cp.fresh(30)
+    cp.step(2)
+    load_file(cp, path)
+    expect(offer(cp)).to_contain_text('run.json carries edited code (microgpt/model.py)')
+    expect(offer(cp).get_by_label("The saved run's changes")).to_contain_text('+        x = [xi.relu() ** 2 for xi in x]')
+    cp.wait_status(2, 30)  # nothing loaded while it asks
+    offer(cp).get_by_role('button', name='Cancel').click()
+    expect(offer(cp)).to_be_hidden()
+    expect(cp.alert).to_contain_text('run.json: you chose not to load its code. The current model is kept.')
+    cp.wait_status(2, 30)
+    cp.step(1)
+
+    load_file(cp, path)  # Keep the original: the saved weights, the shipped code
+    offer(cp).get_by_role('button', name='Keep the original').click()
+    cp.wait_status(3, 20)
+    assert cp.texts() == original_sources()
+    expect(cp.page.locator('#engine option[value="efficient"]')).to_be_enabled()
+
+    load_file(cp, path)  # Load this code: the run continues with it
+    offer(cp).get_by_role('button', name='Load this code').click()
+    cp.wait_status(3, 20)
+    cp.wait_text(MODEL, sources[MODEL])
+    expect(cp.page.locator('#engine option[value="efficient"]')).to_be_disabled()
+    cp.step(1)
+    assert cp.errors == []
+
+
+def test_a_saved_run_s_code_is_not_compiled_before_the_answer(cp, tmp_path):
+    path, _ = saved_edited_run(tmp_path, 'raises.json', ('def rmsnorm(x):', "raise RuntimeError('it ran')\ndef rmsnorm(x):"),
+                               runs=False)
+    load_file(cp, path)
+    expect(offer(cp)).to_contain_text('raises.json carries edited code')  # asked: so it was not run
+    expect(cp.alert).to_have_text('')
+    offer(cp).get_by_role('button', name='Load this code').click()
+    expect(cp.alert).to_contain_text("RuntimeError: it ran")  # run once agreed to: it fails, the model is kept
+    expect(cp.alert).to_contain_text('The current model is kept')
+    cp.wait_status(0, 1000)
+    cp.step(1)
+
+
+def test_the_original_is_not_offered_when_the_weights_do_not_fit_it(cp, tmp_path):
+    from test_edits import ADDED_WEIGHT
+    path, sources = saved_edited_run(tmp_path, 'wider.json', ADDED_WEIGHT)
+    load_file(cp, path)
+    expect(offer(cp)).to_contain_text('do not fit the original code')
+    expect(offer(cp).get_by_role('button', name='Keep the original')).to_be_hidden()
+    offer(cp).get_by_role('button', name='Load this code').click()
+    cp.wait_status(3, 20)
+    cp.wait_text(MODEL, sources[MODEL])
+
+
+def test_resume_of_an_autosaved_run_with_code_asks_too(cp, tmp_path):
+    path, sources = saved_edited_run(tmp_path, 'run.json', SQUARED_RELU)
+    meta = json.dumps({'step': 3, 'num_steps': 20, 'engine': 'original', 'config': {}, 'source': 'words.txt',
+                       'summary': 'words'})
+    assert cp.page.evaluate('([text, meta]) => keepStore.put({body: text}, meta)', [path.read_text(), meta]) == ''
+    cp.page.reload()  # the stored run is offered
+    cp.wait_enabled('Train')
+    cp.button('Resume').click()
+    expect(offer(cp)).to_contain_text('words.txt carries edited code (microgpt/model.py)')
+    cp.wait_status(0, 1000)
+    offer(cp).get_by_role('button', name='Load this code').click()
+    cp.wait_status(3, 20)
+    cp.wait_text(MODEL, sources[MODEL])

@@ -188,8 +188,8 @@ def export_state():
     return answer(ask_export_state(), split=True)
 
 
-def import_state(url, source):
-    return answer(ask('import_state', url, source, work_ms=30000), split=True)  # up to the largest model's file
+def import_state(url, source, code_choice):
+    return answer(ask('import_state', url, source, code_choice, work_ms=30000), split=True)  # the largest file
 
 
 def next_token(prefix, temperature_text):

@@ -1,14 +1,16 @@
 # Edited code in a link (MicroPython): `code=z:...` is the current model's edited files ({path: text} as JSON),
 # deflated and base64url-encoded like a word list packed into a link (share.js). Opening a link that carries
-# code never runs it: the Code panel shows what it changes and asks (Load this code, or Keep the original);
-# loaded, it runs only when the user presses Train with my code.
+# code never runs it: the Code panel shows what it changes and asks (code_offer.py: Load this code, or Keep the
+# original); loaded, it runs only when the user presses Train with my code.
+import asyncio
 import json
 
 from pyscript import window
 
 import client
+import code_offer
 import code_panel
-from ui import el, on, set_text, thousands
+from ui import thousands
 
 MAX_PACKED = 8000  # characters of `z:...`: a whole model.py rewritten packs to about 3,500
 MAX_BYTES = 256 * 1024  # what a link's code may inflate to
@@ -16,7 +18,6 @@ MAX_BYTES = 256 * 1024  # what a link's code may inflate to
 
 class Offer:
     def __init__(self):
-        self.files = None  # {path: text} a link brought, while the panel asks
         self.packed = None  # (model gen, code= value, why it cannot travel)
 
 
@@ -61,27 +62,15 @@ async def offer_locked(value):
     d = await client.code_check(json.dumps(files))
     if 'error' in d:
         return 'the code in the link could not be compared (%s)' % d['error']
-    if not d['changed']:
-        return ''
-    O.files = files
-    set_text('code-offer-text', 'This link carries edited code (%s). Nothing of it runs unless you load it and '
-                                'press Train with my code. What it changes:' % ', '.join(d['changed']))
-    set_text('code-offer-diff', d['diff'])
-    el('code-offer').hidden = False
+    if d['changed']:
+        asyncio.create_task(ask(files, d))  # the page goes on while the person reads the changes
     return ''
 
 
-@on('click', '#code-offer-yes')
-async def on_load_offer(event):
-    files, O.files = O.files, None
-    el('code-offer').hidden = True
-    if files:
+async def ask(files, d):
+    text = ('This link carries edited code (%s). Nothing of it runs unless you load it and press Train with my '
+            'code. What it changes:' % ', '.join(d['changed']))
+    if await code_offer.ask(text, d['diff'], "The link's changes") == code_offer.LOAD:
         window.codeEditor.setTexts(json.dumps(files))
         code_panel.start_editing()
         code_panel.show_message("The link's code is in the editor: press Train with my code to run it.", 'info')
-
-
-@on('click', '#code-offer-no')
-async def on_keep_original(event):
-    O.files = None
-    el('code-offer').hidden = True

@@ -139,6 +139,7 @@ async def after_import(r):
 
 
 keep.after_import.append(after_import)
+keep.own_code[0] = lambda: C.model_code
 
 
 @on('click', '#code-edit')

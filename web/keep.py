@@ -9,6 +9,7 @@ import js
 from pyscript import window
 
 import client
+import code_offer
 import datasets
 import models
 import settings_form
@@ -35,6 +36,7 @@ class Keep:
 
 K = Keep()
 after_import = []  # awaited with the answer of a run loaded, resumed or restored (code_panel.py: its edited code)
+own_code = [lambda: {}]  # the edited files {path: text} this tab's model runs (code_panel.py sets it)
 
 
 def describe_run(head):
@@ -84,10 +86,12 @@ window.keepStore.onHide(lambda *_: autosave(force=True))
 
 
 # -- a saved run becomes the page's model ----------------------------------------------------------------
-async def import_locked(url, source, label):
-    """Load a state (a blob: URL) into the worker and show it: settings, dataset, chart, samples. The answer."""
-    r = await client.import_state(url, source)
-    if 'error' in r:
+async def import_locked(url, source, label, code_choice):
+    """Load a state (a blob: URL) into the worker and show it: settings, dataset, chart, samples. The answer.
+    code_choice: what to do with edited code in it ('' ask: then the answer is its code_consent, nothing
+    changes; 'load'; 'original'), see the worker's import_state."""
+    r = await client.import_state(url, source, code_choice)
+    if 'error' in r or 'code_consent' in r:
         return r
     S.running = False
     config = r['config']
@@ -110,21 +114,55 @@ async def import_locked(url, source, label):
     return r
 
 
+async def import_asking(url, source, label):
+    """import_locked, but a state with edited code first shows its changes and asks (code_offer.py), with the
+    lock let go while the person reads them. The answer; {'error': ..., 'declined': True} for Cancel."""
+    async with lock:
+        r = await import_locked(url, source, label, '')
+    consent = r.get('code_consent')
+    if not consent:
+        return r
+    text = ('%s carries edited code (%s). Nothing of it runs unless you load it. What it changes:' % (
+        source, ', '.join(consent['changed'])))
+    if not consent['original_fits']:
+        text += ' (Its weights do not fit the original code: the run goes on only with its code.)'
+    choice = await code_offer.ask(text, consent['diff'], "The saved run's changes",
+                                  keep_original=consent['original_fits'], cancel=True)
+    if choice == code_offer.CANCEL:
+        return {'error': 'you chose not to load its code', 'declined': True}
+    async with lock:
+        return await import_locked(url, source, label, choice)
+
+
 async def restore_locked():
-    """After Restart: the autosaved run, when it is the model the gone worker held. True when restored."""
+    """After Restart: the autosaved run, when it is the model the gone worker held. True when restored. Its
+    edited code runs without asking when it is the code this tab's model ran (the person typed it here, or
+    agreed to it here); other code (another tab's run, stored since) is not restored."""
     meta = str(await window.keepStore.meta() or '')
     url = str(await window.keepStore.stateUrl())
     if not url or not meta:
         return False
     source = json.loads(meta).get('source') or 'the saved run'
     try:
-        r = await import_locked(url, source, 'Restored: ' + source)
+        r = await import_locked(url, source, 'Restored: ' + source, '')
+        if 'code_consent' in r and await is_own_code(r['code_consent']):
+            r = await import_locked(url, source, 'Restored: ' + source, code_offer.LOAD)
     finally:
         js.URL.revokeObjectURL(url)
-    if 'error' in r:
+    if 'error' in r or 'code_consent' in r:
         return False
     K.saved = (r['gen'], r['step'])
     return True
+
+
+async def is_own_code(consent):
+    """Whether a state's edited code (its code_consent: changed files and diff) is the code this tab's model
+    ran: the same diff against the shipped files."""
+    own = own_code[0]()
+    if not own:
+        return False
+    d = await client.code_check(json.dumps(own))
+    return 'error' not in d and d['diff'] == consent['diff']
 
 
 def saved_is_current():
@@ -163,18 +201,18 @@ async def on_resume(event):
             return
         hide_offer()
         url = str(await window.keepStore.stateUrl())
-        if not url:
-            alert.show('The saved run is no longer in this browser.')
-            return
-        try:
-            r = await import_locked(url, meta.get('source') or 'the saved run', 'Resumed: ' + str(meta.get('source')))
-        finally:
-            js.URL.revokeObjectURL(url)
-        if 'error' in r:
-            alert.show('The saved run could not be resumed: %s. A new model is ready instead.' % r['error'])
-            return
-        K.saved = K.asked = (r['gen'], r['step'])
-        alert.show('Resumed the run at step %d: press Train to continue.' % r['step'], 'info')
+    if not url:
+        alert.show('The saved run is no longer in this browser.')
+        return
+    try:
+        r = await import_asking(url, meta.get('source') or 'the saved run', 'Resumed: ' + str(meta.get('source')))
+    finally:
+        js.URL.revokeObjectURL(url)
+    if 'error' in r:
+        alert.show('The saved run was not resumed: %s. A new model is ready instead.' % r['error'])
+        return
+    K.saved = K.asked = (r['gen'], r['step'])
+    alert.show('Resumed the run at step %d: press Train to continue.' % r['step'], 'info')
 
 
 @on('click', '#resume-no')
@@ -210,14 +248,14 @@ async def on_load_model(event):
         if S.model_started() and not window.confirm('Load %s? This discards the %s trained so far.' % (
                 name, plural(S.model['step'], 'step'))):
             return
-        url = js.URL.createObjectURL(file)
-        try:
-            r = await import_locked(url, name, 'Loaded: ' + name)
-        finally:
-            js.URL.revokeObjectURL(url)
+    url = js.URL.createObjectURL(file)
+    try:
+        r = await import_asking(url, name, 'Loaded: ' + name)
+    finally:
+        js.URL.revokeObjectURL(url)
     if 'error' in r:
         message = r['error'] if r['error'].startswith(name) else name + ': ' + r['error']
-        alert.show(message + '. The current model is kept.')
+        alert.show(message + '. The current model is kept.', 'info' if r.get('declined') else 'error')
         return
     alert.show('Loaded %s at step %d.' % (name, r['step']), 'info')
 

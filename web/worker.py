@@ -30,8 +30,11 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 |                            |                                        | ignored [[name, why]] (the rest)          |
 | export_state()             |                                        | HEAD line, then the whole run as          |
 |                            |                                        | microgpt/state.py's JSON, log included    |
-| import_state(url, source)  | a blob: URL of a saved state (a file   | MODEL + dataset: DATASET + last_loss,     |
-|                            | or the autosaved run); its dataset name| then a line: the losses of the log (JSON) |
+| import_state(url, source,  | a blob: URL of a saved state (a file   | MODEL + dataset: DATASET + last_loss,     |
+|              code_choice)  | or the autosaved run); its dataset     | then a line: the losses of the log (JSON).|
+|                            | name; for edited code in it: '' ask,   | A state with edited code and choice '':   |
+|                            | 'load' (run it), 'original' (the       | {code_consent: {changed, diff,            |
+|                            | shipped code, when the weights fit)    | original_fits}, source}: nothing built    |
 | next_token(prefix, temp)   | the text typed, the temperature typed  | gen, step, prefix, temperature, ms,       |
 |                            |                                        | probs [[character or 'end', p]]           |
 | attention(word)            | a word                                 | gen, step, word, tokens (each position's  |
@@ -270,7 +273,7 @@ def set_num_steps(num_steps):
 def set_engine(engine):
     """Continue the same model with the other engine: export the state and load it back."""
     try:
-        S.trainer = mg.Trainer.from_state(S.trainer.export_state(), engine=str(engine))
+        S.trainer = mg.Trainer.from_state(S.trainer.export_state(), engine=str(engine), code_choice='trust')
     except mg.MicrogptError as e:
         return _error(e)
     S.step_ms = 0.0  # the other engine's steps take another time
@@ -299,7 +302,7 @@ def verify(steps):
             copy = json.loads(json.dumps(state))
             if name == 'the original code':
                 del copy['code']
-            t = mg.Trainer.from_state(copy, engine=None if edited else name)
+            t = mg.Trainer.from_state(copy, engine=None if edited else name, code_choice='trust')  # its own code
             if t.config.num_steps - t.step_count < steps:  # a finished run: extend these copies only
                 t.set_num_steps(t.step_count + steps)
             losses = [t.step().loss for _ in range(int(steps))]
@@ -352,25 +355,40 @@ def export_state():
     if t is None:
         return _json({'error': 'there is no model to save'})
     head = dict(_model_info(), source=S.source)
-    return _json(head) + '\n' + saved_state.dumps(t, log=S.log if S.log_complete else None)
+    try:  # a model whose numbers are not all finite floats is not written (an autosave keeps the last good one)
+        text = saved_state.dumps(t, log=S.log if S.log_complete else None)
+    except mg.MicrogptError as e:
+        return _error(e)
+    return _json(head) + '\n' + text
 
 
-async def import_state(url, source):
+CODE_CHOICES = {'': saved_state.REFUSE, 'load': saved_state.TRUST, 'original': saved_state.DROP}
+
+
+async def import_state(url, source, code_choice):
     """A saved state (a blob: URL) becomes the current model and dataset; a file that cannot be loaded is an
-    error naming the problem, and nothing changes."""
+    error naming the problem, and nothing changes. Edited code in it is built only when the page says so
+    (code_choice 'load'), after the person saw it: with '' the answer is its changes, and nothing changes."""
     response = await pyfetch(url)
     if not response.ok:
         return _json({'error': f'{source} could not be read (HTTP {response.status})'})
-    raw = await response.bytes()
     try:
+        saved_state.check_size(int(response.headers.get('content-length') or 0), source)  # before reading it
+        raw = await response.bytes()
+        saved_state.check_size(len(raw), source)
         text = raw.decode('utf-8')
+    except mg.MicrogptError as e:
+        return _error(e)
     except UnicodeDecodeError:
         return _json({'error': f'{source}: not a JSON state (not UTF-8 text)'})
     try:
-        trainer = saved_state.loads(text, source=source)
+        trainer = saved_state.loads(text, source=source, code_choice=CODE_CHOICES[str(code_choice)])
+    except mg.CodeConsentNeeded as e:
+        return _json({'code_consent': {'changed': e.changed, 'diff': e.diff, 'original_fits': e.original_fits},
+                      'source': source})
     except mg.MicrogptError as e:
         return _error(e)
-    except RecursionError:
+    except RecursionError:  # check_nesting refuses what could get here
         return _json({'error': f'{source}: not a JSON state (nested too deeply)'})
     S.docs, S.source, S.staged = trainer.docs, source, None
     _install(trainer, list(trainer.log or []))
