@@ -3,10 +3,10 @@ page, where each leaves the worker alive and the trained model where it was."""
 import pytest
 from playwright.sync_api import expect
 
-from hostile import CASES, REFUSED_PASTES, REFUSED_SETTINGS, REFUSED_UPLOADS
+from hostile import CASES, REFUSED_PASTES, REFUSED_SETTINGS, REFUSED_STATES, REFUSED_UPLOADS, STATE_BYTES_LIMIT_MB
 from microgpt import Config, ConfigError, DatasetError, parse_documents
 from microgpt.config import SETTINGS
-from test_page import Page
+from test_page import LOAD_TIMEOUT, Page
 
 LABELS = {s.label: s for s in SETTINGS}
 
@@ -62,4 +62,39 @@ def test_every_hostile_case_keeps_the_worker_and_the_model(browser, site_url):
         done += 1
         expect(ui.alert).to_have_text('')
     assert ui.dialogs == [] and ui.errors == [] and ui.outside == []
+    ui.close()
+
+
+HUGE_FILE = """(size) => {  // a file over the state bound, made in the page (zeros: only its size matters)
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array(size)], 'huge.json', {type: 'application/json'}));
+    const input = document.getElementById('load-model');
+    input.files = data.files;
+    input.dispatchEvent(new Event('change', {bubbles: true}));
+}"""
+
+
+def test_every_hostile_state_is_refused_and_keeps_the_worker_and_the_model(browser, site_url):
+    ui = Page(browser, site_url)
+    ui.answer_dialogs = True  # "Load ...? This discards the steps trained so far": yes
+    ui.page.get_by_label('Engine').select_option('efficient')
+    ui.fresh(1000)
+    ui.step(2)
+    done = 2
+    cases = [(name, raw, message) for name, raw, message in REFUSED_STATES]
+    cases.append(('huge.json', None, f'a saved state may be at most {STATE_BYTES_LIMIT_MB} MB'))
+    for name, raw, message in cases:
+        if raw is None:
+            ui.page.evaluate(HUGE_FILE, STATE_BYTES_LIMIT_MB * 1024 * 1024 + 1)
+        else:
+            ui.page.get_by_label('Load model', exact=True).set_input_files(
+                files=[{'name': name, 'mimeType': 'application/json', 'buffer': raw}])
+        expect(ui.alert).to_contain_text(message, timeout=LOAD_TIMEOUT)
+        expect(ui.alert).to_contain_text(name)
+        expect(ui.alert).to_contain_text('The current model is kept.')
+        ui.wait_status(done, 1000)  # the model is where it was...
+        ui.step()  # ...and the worker alive
+        done += 1
+        expect(ui.alert).to_have_text('')  # the next case's message is its own
+    assert ui.errors == [] and ui.outside == []
     ui.close()
