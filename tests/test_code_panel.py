@@ -458,3 +458,42 @@ def test_resume_of_an_autosaved_run_with_code_asks_too(cp, tmp_path):
     offer(cp).get_by_role('button', name='Load this code').click()
     cp.wait_status(3, 20)
     cp.wait_text(MODEL, sources[MODEL])
+
+
+KILL_LAST_WORKER = "[...document.querySelectorAll('script[type=\"py\"][worker]')].pop().xworker.terminate()"
+
+
+def test_restart_restores_this_tab_s_own_edited_run_without_asking_and_no_other_code(cp, tmp_path):
+    from test_keep import KILL_WORKER, wait_stored
+    edited = squared_relu()
+    cp.fresh(100000)
+    cp.code_button('Edit').click()
+    cp.paste(MODEL, edited)
+    cp.train_with_code()
+    wait_stored(cp, lambda step: step > 0, timeout=120_000)
+    cp.button('Pause').click()
+    expect(cp.status).to_contain_text('paused')
+    paused = cp.step_numbers()[0]
+    wait_stored(cp, lambda step: step == paused)
+    cp.page.evaluate(KILL_WORKER)
+    cp.button('Step').click()
+    expect(cp.status).to_contain_text('The Python worker is gone', timeout=LOAD_TIMEOUT)
+    cp.button('Restart').click()
+    cp.wait_enabled('Train')
+    expect(cp.alert).to_contain_text(f'restored from its last autosave ({paused:,} steps)')
+    expect(offer(cp)).to_be_hidden()  # the code this tab ran: not asked again
+    cp.wait_status(paused, 100000)
+    cp.wait_text(MODEL, edited)
+
+    other, _ = saved_edited_run(tmp_path, 'other.json', ('def rmsnorm(x):', '# another tab\ndef rmsnorm(x):'))
+    meta = json.dumps({'step': 3, 'num_steps': 20, 'engine': 'original', 'config': {}, 'source': 'words.txt',
+                       'summary': 'words'})  # stored since by another tab, with other code
+    assert cp.page.evaluate('([text, meta]) => keepStore.put({body: text}, meta)', [other.read_text(), meta]) == ''
+    cp.page.evaluate(KILL_LAST_WORKER)  # the restarted one
+    cp.button('Step').click()
+    expect(cp.status).to_contain_text('The Python worker is gone', timeout=LOAD_TIMEOUT)
+    cp.button('Restart').click()
+    cp.wait_enabled('Train')
+    expect(cp.alert).to_contain_text('A fresh Python worker is ready, with the same dataset and settings')
+    expect(offer(cp)).to_be_hidden()
+    cp.wait_status(0, 100000)
