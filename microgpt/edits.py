@@ -10,7 +10,6 @@ import itertools
 import math
 import sys
 import types
-import weakref
 from pathlib import Path
 
 from .engine import NonFiniteLoss
@@ -50,7 +49,6 @@ class EditedCode:
         self.changed = [path for path in EDITABLE if self.sources[path] != originals[path]]
         self._originals = originals
         self.package = f'microgpt_edited_{next(_package_numbers)}'
-        weakref.finalize(self, _drop_package, self.package)  # the modules go when the code goes
         self.model = self._import()
 
     def diff(self):
@@ -58,7 +56,16 @@ class EditedCode:
         return diff(self.sources)[1]
 
     def _import(self):
-        """Run the two files as modules of a package of their own, beside microgpt's other modules."""
+        """Run the two files as modules of a package of their own, beside microgpt's other modules. The package
+        is in sys.modules only while they run (model.py's `from .autograd import Value` finds the edited file):
+        then it leaves, so the modules live as long as the model that uses them, and a failed edit leaves
+        nothing behind. (An import inside a function of an edited file finds no package.)"""
+        try:
+            return self._run_files()
+        finally:
+            _drop_package(self.package)
+
+    def _run_files(self):
         package = types.ModuleType(self.package)
         package.__path__ = []
         sys.modules[self.package] = package
@@ -74,12 +81,12 @@ class EditedCode:
                 exec(compile(self.sources[path], path, 'exec'), module.__dict__)
             except (Exception, SystemExit) as e:
                 error = self.error(e)
-                _drop_package(self.package, failed=True)
+                _empty_package(self.package)
                 raise error from None
         model = sys.modules[f'{self.package}.model']
         for name in NEEDED:
             if not callable(getattr(model, name, None)):
-                _drop_package(self.package, failed=True)
+                _empty_package(self.package)
                 raise CodeError('microgpt/model.py', None, f'defines no {name}, which the trainer needs')
         return model
 
@@ -114,12 +121,22 @@ class EditedCode:
         return 'microgpt/model.py', None
 
 
-def _drop_package(package, failed=False):
-    """Take an edited package's modules out of sys.modules; after a failed import also empty them, so that
-    what they allocated is released even while the error's traceback still refers to them."""
-    for name in [name for name in sys.modules if name == package or name.startswith(package + '.')]:
-        module = sys.modules.pop(name)
-        if failed and getattr(module, '__package__', None) == package:  # not microgpt's own modules
+def _in_package(package):
+    return [name for name in list(sys.modules) if name == package or name.startswith(package + '.')]
+
+
+def _drop_package(package):
+    """Take an edited package's modules (and its names for microgpt's own) out of sys.modules."""
+    for name in _in_package(package):
+        sys.modules.pop(name, None)
+
+
+def _empty_package(package):
+    """After a failed import: empty the edited modules, so that what they allocated is released even while
+    the error's traceback still refers to them."""
+    for name in _in_package(package):
+        module = sys.modules[name]
+        if getattr(module, '__package__', None) == package:  # not microgpt's own modules
             module.__dict__.clear()
 
 

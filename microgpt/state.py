@@ -308,8 +308,12 @@ def _short(value):
 
 
 def dumps(trainer, log=None):
-    """The state as JSON text."""
-    return json.dumps(to_json(trainer, log))
+    """The state as JSON text; a StateError if it is larger than a state may be (it could not be loaded)."""
+    text = json.dumps(to_json(trainer, log))  # ASCII: as many bytes as characters
+    if len(text) > MAX_STATE_BYTES:
+        raise StateError(f'the run cannot be saved: it takes {len(text) / 1e6:.1f} MB; a saved state may be at '
+                         f'most {MAX_STATE_BYTES // (1024 * 1024)} MB')
+    return text
 
 
 def loads(text, engine=None, source='the state', code_choice=REFUSE):
@@ -355,9 +359,10 @@ def check_nesting(text, source='the state'):
 
 
 def save(trainer, path, log=None):
-    """Write the state to a file (UTF-8 JSON)."""
+    """Write the state to a file (UTF-8 JSON); a state that cannot be written leaves the file as it was."""
+    text = dumps(trainer, log)
     with open(path, 'w', encoding='utf-8') as f:
-        f.write(dumps(trainer, log))
+        f.write(text)
 
 
 def load(path, engine=None, code_choice=REFUSE):

@@ -213,3 +213,13 @@ def test_the_nesting_check_takes_the_strings_out_and_is_quick():
     with pytest.raises(StateError, match='nested too deeply'):
         state.loads('[' * 5_000_000 + ']' * 5_000_000)
     assert time.perf_counter() - start < 5
+
+
+def test_a_run_larger_than_a_state_may_be_is_not_written(monkeypatch, tmp_path):
+    t = Trainer(V1_CONFIG, V1_WORDS)
+    monkeypatch.setattr(state, 'MAX_STATE_BYTES', len(state.dumps(t)) - 1)
+    with pytest.raises(StateError, match='cannot be saved: it takes .* MB; a saved state may be at most'):
+        state.dumps(t)
+    with pytest.raises(StateError):
+        state.save(t, tmp_path / 'run.json')
+    assert not (tmp_path / 'run.json').exists()
