@@ -19,11 +19,13 @@ Version 1, a JSON object:
             (written before it existed, or by a run that did not keep the log) loads with trainer.log None.
             Readers of version 1 that predate it ignore it, so it needs no new version.
   code      optional: {path: text} of the engine's files the run was edited with (edits.py: the changed
-            ones of microgpt/autograd.py and microgpt/model.py); the run continues with that code. Absent
-            for the shipped code. (Readers that predate it would continue with the shipped code instead.)
+            ones of microgpt/autograd.py and microgpt/model.py); the run continues with that code once the
+            person trusts it (from_json's code_choice: until then nothing of it is compiled). Absent for the
+            shipped code. (Readers that predate it would continue with the shipped code instead.)
 
-Anything else (another format, another version, a damaged or inconsistent file) raises StateError with
-a message that says what is wrong.
+Anything else (another format, another version, a damaged or inconsistent file, more than MAX_STATE_BYTES,
+brackets nested deeper than MAX_DEPTH, numbers that are not finite) raises StateError with a message that says
+what is wrong. A run whose numbers are not all finite floats is not written either.
 """
 import json
 import math

@@ -480,7 +480,7 @@ def test_restart_restores_this_tab_s_own_edited_run_without_asking_and_no_other_
     expect(cp.status).to_contain_text('The Python worker is gone', timeout=LOAD_TIMEOUT)
     cp.button('Restart').click()
     cp.wait_enabled('Train')
-    expect(cp.alert).to_contain_text(f'restored from its last autosave ({paused:,} steps)')
+    expect(cp.alert).to_contain_text(f'restored from its last autosave ({paused:,} steps)', timeout=LOAD_TIMEOUT)
     expect(offer(cp)).to_be_hidden()  # the code this tab ran: not asked again
     cp.wait_status(paused, 100000)
     cp.wait_text(MODEL, edited)
@@ -494,6 +494,29 @@ def test_restart_restores_this_tab_s_own_edited_run_without_asking_and_no_other_
     expect(cp.status).to_contain_text('The Python worker is gone', timeout=LOAD_TIMEOUT)
     cp.button('Restart').click()
     cp.wait_enabled('Train')
-    expect(cp.alert).to_contain_text('A fresh Python worker is ready, with the same dataset and settings')
+    expect(cp.alert).to_contain_text('A fresh Python worker is ready, with the same dataset and settings',
+                                     timeout=LOAD_TIMEOUT)
     expect(offer(cp)).to_be_hidden()
     cp.wait_status(0, 100000)
+
+
+def test_a_run_that_cannot_be_saved_never_replaces_the_good_autosave(cp):
+    from test_keep import HIDE, STORED_STEP, wait_stored
+    cp.fresh(100000)
+    cp.step(3)
+    cp.page.evaluate(HIDE)  # the tab hidden: the run is stored
+    wait_stored(cp, lambda step: step == 3)
+    sources, _ = edit(MODEL, "        return {name: [[p.data for p in row]",
+                      "        return {name: [[type('FloatLike', (float,), {})(p.data) for p in row]")
+    cp.code_button('Edit').click()
+    cp.paste(MODEL, sources[MODEL])
+    cp.train_with_code()  # trains: its losses are floats, but its weights are not
+    expect(cp.status).to_contain_text(re.compile(r'step ([4-9]|\d\d+) / 100000'), timeout=STEP_TIMEOUT)
+    cp.button('Pause').click()  # Pause stores the run: it cannot be written
+    expect(cp.status).to_contain_text('paused')
+    cp.page.evaluate(HIDE)
+    cp.page.wait_for_timeout(3000)
+    assert cp.page.evaluate(STORED_STEP) == 3  # the good run is still there
+    cp.button('Save model').click()
+    expect(cp.alert).to_contain_text('Save model: the model cannot be saved: weights wte holds')
+    expect(cp.alert).to_contain_text('a FloatLike, not a float')

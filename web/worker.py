@@ -29,7 +29,9 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 | check_link(settings_json)  | [[setting, text]] in the link's order  | settings {name: text} that apply together,|
 |                            |                                        | ignored [[name, why]] (the rest)          |
 | export_state()             |                                        | HEAD line, then the whole run as          |
-|                            |                                        | microgpt/state.py's JSON, log included    |
+|                            |                                        | microgpt/state.py's JSON, log included;   |
+|                            |                                        | an error if it cannot be written (numbers |
+|                            |                                        | not finite floats, too large)             |
 | import_state(url, source,  | a blob: URL of a saved state (a file   | MODEL + dataset: DATASET + last_loss,     |
 |              code_choice)  | or the autosaved run); its dataset     | then a line: the losses of the log (JSON).|
 |                            | name; for edited code in it: '' ask,   | A state with edited code and choice '':   |
