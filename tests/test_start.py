@@ -51,6 +51,16 @@ DAMAGE = f"""async () => {{
     const [key] = await cache.keys();
     await cache.put(key, new Response(new Uint8Array(4096).fill(7)));
 }}"""
+# the stored snapshot put under the key another build would use (web/start_pyodide.mjs: snapshot-BUILD-...); the key
+MOVE_TO_ANOTHER_BUILD = f"""async () => {{
+    const cache = await caches.open('{CACHE}');
+    const [key] = await cache.keys();
+    const other = key.url.replace(/snapshot-[0-9a-f]{{16}}-/, 'snapshot-0123456789abcdef-');
+    if (other === key.url) return null;
+    await cache.put(other, await cache.match(key));
+    await cache.delete(key);
+    return other;
+}}"""
 SNAPSHOT_BYTES = 10_000_000  # a snapshot is Pyodide's whole memory, about 31 MB; a damaged one is 4 KB
 
 
@@ -97,6 +107,19 @@ def test_a_damaged_snapshot_is_made_again_and_the_start_goes_on(bare):
     assert start(bare)['how'] == 'snapshot made'  # Pyodide refused it (not a snapshot): a new one
     wait_stored(bare)
     assert start(bare)['how'] == 'snapshot'
+
+
+def test_a_snapshot_another_build_kept_is_not_started_from(bare):
+    # nothing can tell a snapshot planted in Cache Storage from a genuine one (no hash is known before the browser
+    # makes it): each build starts only from a snapshot under its own name, so a planted one dies with its build
+    start(bare)
+    wait_stored(bare)
+    other = bare.evaluate(MOVE_TO_ANOTHER_BUILD)
+    assert other and bare.evaluate(STORED_SIZE) > SNAPSHOT_BYTES
+    assert start(bare)['how'] == 'snapshot made'
+    wait_stored(bare)  # one snapshot again: this build's, the other build's deleted
+    keys = bare.evaluate(f"caches.open('{CACHE}').then(c => c.keys()).then(ks => ks.map(k => k.url))")
+    assert len(keys) == 1 and keys[0] != other
 
 
 def test_without_cache_storage_every_start_makes_its_snapshot(bare):
