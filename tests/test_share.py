@@ -372,6 +372,35 @@ def test_reference_names_txt_trains_as_pyodide_does_and_is_kept(context, site_ur
     assert again.alert.inner_text() == ''
 
 
+PLANT_DATASET = """async ([address, text]) => {
+    const cache = await caches.open('microgpt-datasets');
+    await cache.put(address, new Response(text, { headers: { 'content-type': 'text/plain' } }));
+}"""
+KEPT_DATASET = """address => caches.open('microgpt-datasets').then(c => c.match(address)).then(r => r ? r.text() : null)"""
+
+
+@pytest.mark.skipif(not NAMES_TXT.exists(), reason=f'{NAMES_TXT} (the reference names.txt) is absent')
+def test_a_planted_names_txt_is_never_used_and_is_replaced(context, site_url):
+    # a script with the site's rights puts other words in the cache under the reference's address
+    context.route(REFERENCE_URL, lambda route: route.fulfill(path=str(NAMES_TXT), content_type='text/plain',
+                                                              headers=CORS))
+    first = LinkPage(context, site_url + '#' + SMALL)
+    first.page.evaluate(PLANT_DATASET, [REFERENCE_URL, 'planted\nwords\n'])
+    ui = LinkPage(context, site_url + '#' + SMALL + '&data=names.txt')
+    expect(ui.page.locator('#data-summary')).to_contain_text('names.txt · 32,033 documents')
+    assert ui.alert.inner_text() == ''
+    assert ui.page.evaluate(KEPT_DATASET, REFERENCE_URL) == NAMES_TXT.read_text(encoding='utf-8')  # replaced
+    # the address itself sending other words: refused, and nothing is kept
+    ui.page.evaluate(f"caches.open('microgpt-datasets').then(c => c.delete({REFERENCE_URL!r}))")
+    context.unroute(REFERENCE_URL)
+    context.route(REFERENCE_URL, lambda route: route.fulfill(body='planted\nwords\n', content_type='text/plain',
+                                                              headers=CORS))
+    other = LinkPage(context, site_url + '#' + SMALL + '&data=names.txt')
+    expect(other.alert).to_contain_text(REFERENCE_URL + ' sent another file than the one expected (228,145 bytes')
+    expect(other.page.locator('#data-summary')).to_contain_text('English first names')
+    assert other.page.evaluate(KEPT_DATASET, REFERENCE_URL) is None
+
+
 def test_a_dataset_from_a_url_comes_back_after_restart(context, site_url):
     from test_hardening import KILL_WORKER
     route_words(context, 'https://words.example.org/birds.txt', 'owl\nwren\nkite\nrook\ntern\n')

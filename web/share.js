@@ -126,19 +126,36 @@
     }
   }
 
-  // the same, kept in Cache Storage once fetched (loads again without the network)
-  async function fetchKept(address, maxBytes, timeoutMs) {
+  async function sha256(blob) {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // the same, kept in Cache Storage once fetched (loads again without the network), for a file whose bytes are
+  // known: only a file of `size` bytes with this SHA-256 (hex) is used or kept, from the network or the cache (a
+  // cached copy that is not, planted or damaged, is deleted and fetched again)
+  async function fetchKept(address, maxBytes, timeoutMs, size, hash) {
+    const genuine = async (blob) => blob.size === size && await sha256(blob) === hash;
     let cache = null;
     try { cache = await caches.open("microgpt-datasets"); } catch (e) { cache = null; }
     if (cache) {
-      const hit = await cache.match(address);
-      if (hit) return { error: "", blob: await hit.blob(), cached: true };
+      try {
+        const hit = await cache.match(address);
+        const blob = hit && await hit.blob();
+        if (blob && await genuine(blob)) return { error: "", blob, cached: true };
+        if (hit) await cache.delete(address);
+      } catch (e) { /* fetched again */ }
     }
     const r = await fetchText(address, maxBytes, timeoutMs);
-    if (!r.error && cache) {
+    if (r.error) return { error: r.error, blob: null, cached: false };
+    if (!(await genuine(r.blob))) {
+      return { error: `sent another file than the one expected (${size.toLocaleString("en-US")} bytes with SHA-256 ` +
+                      `${hash.slice(0, 16)}…; it sent ${r.blob.size.toLocaleString("en-US")} bytes)`, blob: null, cached: false };
+    }
+    if (cache) {
       try { await cache.put(address, new Response(r.blob, { headers: { "content-type": "text/plain" } })); } catch (e) { /* kept or not */ }
     }
-    return { error: r.error, blob: r.blob, cached: false };
+    return { error: "", blob: r.blob, cached: false };
   }
 
   // -- the clipboard and the QR code -----------------------------------------------------------------------
