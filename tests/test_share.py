@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import ROOT
+from hostile import LARGEST_LINKS, REFUSED_LINKS
 from test_page import Page
 
 REFERENCE_URL = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
@@ -154,7 +155,7 @@ HOSTILE = [
     ('data=dogs', "data: 'dogs' is not a dataset"),
     ('data=url:javascript:alert(1)', 'javascript:alert(1) is not an https: address'),
     ('data=url:data:text/plain,abc', 'data:text/plain,abc is not an https: address'),
-    ('data=z:' + 'A' * 2_000_000, "'data' is 2,000,007 characters long"),
+    ('data=z:' + 'A' * 20_000, "'data' is 20,007 characters long (the limit is 16,000)"),
     ('engine=turbo', "'turbo' is not an engine"),
     ('lock=everything', "lock: 'everything' is not known"),
     ('hide=%3Cscript%3E', "hide: '<script>' is not known"),
@@ -176,6 +177,29 @@ def test_a_bad_part_is_named_and_the_rest_applies(context, site_url, part, messa
     ui.step()
     assert ui.dialogs == []
     assert ui.page.locator('#alert *, #lesson-title *, #lesson-note *, img').count() == 0
+
+
+@pytest.mark.parametrize('fragment,message', REFUSED_LINKS, ids=[f'{i}-{len(f)}' for i, (f, _) in enumerate(REFUSED_LINKS)])
+def test_a_link_too_long_or_of_too_many_parts_is_refused_whole_in_one_message(context, site_url, fragment, message):
+    ui = LinkPage(context, f'{site_url}#{fragment}')  # waits (generously) until Train is enabled
+    expect(ui.alert).to_have_text(f'This link was not applied: {message}. The page opened with its defaults.')
+    expect(ui.status).to_contain_text('step 0 / 1000')
+    assert ui.fragment() == ''  # the address bar shows the page's state again
+    expect(ui.field('Layers')).to_have_value('1')
+    ui.step()
+    assert ui.dialogs == [] and ui.errors == []
+
+
+@pytest.mark.parametrize('fragment,message', LARGEST_LINKS, ids=[f'{i}-{len(f)}' for i, (f, _) in enumerate(LARGEST_LINKS)])
+def test_the_costliest_links_within_the_limits_give_a_ready_page(context, site_url, fragment, message):
+    ui = LinkPage(context, f'{site_url}#{fragment}')
+    if message:
+        expect(ui.alert).to_contain_text(message)
+        assert len(ui.alert.inner_text()) < 3000  # a long list of ignored parts is cut, with their number
+    else:
+        assert ui.alert.inner_text() == ''
+    ui.step()
+    assert ui.dialogs == [] and ui.errors == []
 
 
 def test_html_in_every_text_part_is_shown_as_text(context, site_url):

@@ -20,7 +20,7 @@
 # benchmarks/browser.py prints them as a timeline).
 import asyncio
 
-from pyscript import document, window
+from pyscript import window
 
 import attention  # noqa: F401 - the Attention view's handlers
 import client
@@ -48,8 +48,7 @@ async def start():
         try:
             await client.connect('trainer')
             mark('worker-connected')
-            base = str(document.baseURI).split('#')[0].split('?')[0]
-            S.base = base[:base.rfind('/') + 1]
+            S.base = str(window.shareLink.base())
             info = await client.init(S.base)
             mark('init')
         except Exception as e:  # noqa: BLE001

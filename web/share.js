@@ -10,13 +10,29 @@
 
   function short(text, n) { return text.length > n ? text.slice(0, n) + "…" : text; }
 
-  // "a=1&b=x%20y" -> [[key, value or null, why ignored or ""], ...] as JSON (small: long parts are dropped here)
+  // Bounds on a whole fragment, checked before any part is read (a link of 60,000 parts used to keep the page
+  // busy for over a minute; Chromium accepts addresses up to 2 MB). The page's own links stay under about 20,000
+  // characters (a packed word list 6,000, packed code 8,000) and 20 parts.
+  const MAX_FRAGMENT = 65536;  // characters
+  const MAX_PARTS = 300;
+  const count = (n) => n.toLocaleString("en-US");
+
+  // the address bar's fragment (or `hash`) "a=1&b=x%20y" -> [[key, value or null, why ignored or ""], ...] as
+  // JSON (small: long parts are dropped here), or {refused: why} for a fragment past the bounds above. The
+  // fragment never becomes a MicroPython string (a 2 MB one would cost seconds).
   function parse(hash) {
+    if (hash === undefined) hash = location.hash;
     const text = hash.charAt(0) === "#" ? hash.slice(1) : hash;
     const out = [];
     if (!text) return JSON.stringify(out);
-    for (const part of text.split("&")) {
-      if (!part) continue;
+    if (text.length > MAX_FRAGMENT) {
+      return JSON.stringify({ refused: `it is ${count(text.length)} characters long (the limit is ${count(MAX_FRAGMENT)})` });
+    }
+    const parts = text.split("&").filter((part) => part);
+    if (parts.length > MAX_PARTS) {
+      return JSON.stringify({ refused: `it has ${count(parts.length)} parts (the limit is ${count(MAX_PARTS)})` });
+    }
+    for (const part of parts) {
       const eq = part.indexOf("=");
       const rawKey = eq < 0 ? part : part.slice(0, eq);
       const rawValue = eq < 0 ? "" : part.slice(eq + 1);
@@ -24,7 +40,7 @@
       try { key = decodeURIComponent(rawKey.replace(/\+/g, " ")); } catch (e) { key = rawKey; }
       key = short(key, MAX_KEY_SHOWN);
       if (part.length > MAX_PART) {
-        out.push([key, null, `is ${part.length.toLocaleString("en-US")} characters long (the limit is ${MAX_PART.toLocaleString("en-US")})`]);
+        out.push([key, null, `is ${count(part.length)} characters long (the limit is ${count(MAX_PART)})`]);
         continue;
       }
       try {
@@ -206,7 +222,7 @@
 
   window.shareLink = {
     parse, linkFor,
-    hash: () => location.hash,
+    base: () => new URL("./", document.baseURI).href,  // the site's folder (the fragment left in JavaScript)
     host: (address) => { try { return new URL(address, document.baseURI).host; } catch (e) { return ""; } },
     write(pairsJson) { history.replaceState(history.state, "", linkFor(pairsJson)); return location.href; },
     pack, unpack, fetchText, fetchKept, copy, qr,
