@@ -1,6 +1,8 @@
 """Share (issue 10): the state in the URL fragment, links that open the same run, the Share panel, datasets in a
 link (packed, from a URL, the reference's names.txt) and hostile links. Through the page's accessible names."""
 import base64
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -11,9 +13,10 @@ from urllib.parse import quote, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+import build
 from conftest import ROOT
 from hostile import LARGEST_LINKS, REFUSED_LINKS
-from test_page import Page
+from test_page import LOAD_TIMEOUT, Page
 
 REFERENCE_URL = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
 NAMES_TXT = ROOT.parent / 'shared' / 'data' / 'names.txt'
@@ -213,6 +216,52 @@ def test_html_in_every_text_part_is_shown_as_text(context, site_url):
     expect(ui.alert).to_contain_text('<img src=x onerror=alert(1)>')
     assert ui.page.locator('img, b, i, #lesson script').count() == 0
     assert ui.dialogs == [] and ui.errors == []
+
+
+# -- framed by another site (clickjacking) ---------------------------------------------------------------------------
+FRAMER = ('<!doctype html><meta charset="utf-8"><title>another site</title>'
+          '<iframe id="site" src="{src}" width="1300" height="1000"></iframe>')
+
+
+def squared_relu_link(site_url):
+    from test_code_panel import MODEL, squared_relu
+    return f'{site_url}#{SMALL}&code=z:' + packed(json.dumps({MODEL: squared_relu()}))
+
+
+def test_framed_by_another_site_the_page_refuses_a_links_code_and_load_model(context, site_url, tmp_path):
+    link = squared_relu_link(site_url)
+    other = tmp_path / 'other-site'
+    other.mkdir()
+    (other / 'index.html').write_text(FRAMER.format(src=html.escape(link)))
+    server, other_url = build.serve_in_background(other)  # another port: another origin
+    try:
+        page = context.new_page()
+        page.goto(other_url)
+        framed = page.frame_locator('#site')
+        expect(framed.get_by_role('button', name='Train', exact=True)).to_be_enabled(timeout=LOAD_TIMEOUT)
+        expect(framed.get_by_role('alert')).to_contain_text(
+            'code: not offered: this page is shown inside another site, which could trick the clicks that load it')
+        expect(framed.get_by_role('status')).to_contain_text('step 0 / 20')  # the rest of the link applied
+        expect(framed.get_by_role('group', name=re.compile('This link carries edited code'))).to_be_hidden()
+        (tmp_path / 'run.json').write_text('{}')
+        framed.get_by_label('Load model', exact=True).set_input_files(str(tmp_path / 'run.json'))
+        expect(framed.get_by_role('alert')).to_have_text(
+            'Load model is off: this page is shown inside another site, which could trick the clicks that load it: '
+            'open the page in a tab of its own.')
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    # the same link in a tab of its own: the code is offered
+    own = LinkPage(context, link)
+    expect(own.page.get_by_role('group', name=re.compile('This link carries edited code'))).to_be_visible()
+    # ...and framed by a page of its own site too (a frame of the same origin cannot trick anything ours cannot)
+    own.page.route('**/__test/framer.html', lambda r: r.fulfill(body=FRAMER.format(src=html.escape(link)),
+                                                                content_type='text/html'))
+    own.page.goto(site_url + '__test/framer.html')
+    framed = own.page.frame_locator('#site')
+    expect(framed.get_by_role('group', name=re.compile('This link carries edited code'))).to_be_visible(
+        timeout=LOAD_TIMEOUT)
 
 
 # -- 2. the Share panel ----------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import datasets
 import models
 import settings_form
 import training
+from framing import FRAMED, framed_by_another_site
 from session import S, lock, wait_ready
 from status import update_buttons, update_status
 from ui import alert, el, now, on, plural, set_text
@@ -204,6 +205,10 @@ async def on_load_model(event):
         return
     file = files.item(0)
     name = str(file.name)
+    if framed_by_another_site():  # a file can carry code
+        el('load-model').value = ''
+        alert.show('Load model is off: %s.' % FRAMED)
+        return
     await wait_ready()
     async with lock:
         el('load-model').value = ''

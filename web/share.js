@@ -220,11 +220,23 @@
     return "";
   }
 
+  // true while this page is shown inside a frame of another site, which could lay its own page over ours and
+  // trick the clicks that load a link's or a file's code (clickjacking); false in its own tab or in a frame of its
+  // own site. (A host that can send headers forbids such frames outright: frame-ancestors 'none', README.)
+  function framedByAnotherSite() {
+    try {
+      if (window.top === window.self) return false;
+      return window.top.location.origin !== location.origin;  // another origin's location cannot be read: throws
+    } catch (e) {
+      return true;
+    }
+  }
+
   window.shareLink = {
     parse, linkFor,
     base: () => new URL("./", document.baseURI).href,  // the site's folder (the fragment left in JavaScript)
     host: (address) => { try { return new URL(address, document.baseURI).host; } catch (e) { return ""; } },
     write(pairsJson) { history.replaceState(history.state, "", linkFor(pairsJson)); return location.href; },
-    pack, unpack, fetchText, fetchKept, copy, qr,
+    pack, unpack, fetchText, fetchKept, copy, qr, framedByAnotherSite,
   };
 })();
