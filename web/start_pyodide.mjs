@@ -30,8 +30,9 @@ const CACHE = "microgpt-pyodide-snapshot";  // not an offline copy: sw.js does n
 // of reach of a script running with the origin's rights: a snapshot planted in Cache Storage by such a script
 // cannot be told from one this file made. What limits it: the key names this build (build.py writes BUILD, a hash
 // of every other file of dist/), so a new deployment never starts from a snapshot an older one stored (the first
-// start of each build makes a new one, and keepSnapshot deletes the others); edited code runs where it cannot
-// reach Cache Storage at all (its own sandboxed worker).
+// start of each build makes a new one, and keepSnapshot deletes the others). The residual risk: a script with the
+// origin's rights can plant a snapshot this build then starts from, until the next deployment; the defence is that
+// code from a link or a file never gets those rights (issue 18: its own sandboxed worker).
 const BUILD = "{{build}}";
 const KEY = new URL(`./pyodide/snapshot-${BUILD}-${version}-${PRELOAD.join(",")}`, import.meta.url).href;
 
