@@ -6,6 +6,7 @@ The module is tested in a bare module worker of its own (each start a new worker
 the page (the first visit makes the snapshot, the next one starts from it).
 """
 import pytest
+from playwright.sync_api import expect
 
 from test_keep import poll
 from test_page import Page
@@ -151,3 +152,72 @@ def test_the_page_makes_the_snapshot_on_the_first_visit_and_starts_from_it_on_th
         assert ui.errors == []
     finally:
         ui.close()
+
+
+# -- a start-up that cannot hang silently (issue 20): each failing step ends in words, not "Loading Python…" -------
+THROWS = 'throw new RangeError("invalid language tag: C");'  # what uPlot threw in WebKit with LANG=C
+
+
+def opened(browser, site_url, route, reply):
+    """A page whose `route` is answered by `reply` (Playwright's fulfill arguments), not waited for."""
+    context = browser.new_context(viewport={'width': 1366, 'height': 900})
+    context.route(route, lambda r: r.fulfill(**reply))
+    page = context.new_page()
+    errors = []
+    page.on('pageerror', lambda e: errors.append(str(e)))
+    page.goto(site_url)
+    return context, page, errors
+
+
+def test_a_chart_library_that_throws_leaves_a_page_that_trains_without_a_chart(browser, site_url):
+    context, page, errors = opened(browser, site_url, '**/vendor/uplot/uPlot.iife.min.js',
+                                   {'body': THROWS, 'content_type': 'text/javascript'})
+    try:
+        ui = Page.__new__(Page)  # test_page's helpers on this page
+        ui.page, ui.errors, ui.outside, ui.dialogs, ui.answer_dialogs = page, errors, [], [], False
+        ui.wait_enabled('Train')
+        chart = page.locator('#chart')
+        expect(chart).to_contain_text('The loss chart could not be drawn (Error: the chart library (uPlot) did not '
+                                      'load). Everything else works')
+        ui.fresh(3)
+        ui.button('Train').click()
+        ui.wait_status(3, 3)
+        expect(page.locator('#samples li')).to_have_count(8)
+        assert page.evaluate('lossChart.size()') == 3  # the losses are kept: a later chart could draw them
+        assert errors == ['invalid language tag: C'], errors  # the library's own error, and nothing after it
+    finally:
+        context.close()
+
+
+def test_a_worker_script_that_fails_to_load_ends_in_words(browser, site_url):
+    context, page, _ = opened(browser, site_url, '**/worker.py', {'status': 404, 'body': 'not found'})
+    try:
+        expect(page.get_by_role('status')).to_have_text('Python could not start.', timeout=60_000)
+        expect(page.get_by_role('alert')).to_have_text(
+            'Python could not start: Error: [404] Unable to fetch ./worker.py. The page cannot train without it; '
+            'reload to try again.')
+    finally:
+        context.close()
+
+
+def test_a_worker_interpreter_that_fails_to_load_ends_in_words(browser, site_url):
+    context, page, _ = opened(browser, site_url, '**/start_pyodide.mjs', {'status': 404, 'body': 'not found'})
+    try:
+        expect(page.get_by_role('status')).to_have_text('Python could not start.', timeout=60_000)
+        expect(page.get_by_role('alert')).to_contain_text('Python could not start: TypeError: Failed to fetch '
+                                                          'dynamically imported module')
+    finally:
+        context.close()
+
+
+def test_an_editor_that_fails_leaves_a_page_that_trains_and_says_so(browser, site_url):
+    context, page, _ = opened(browser, site_url, '**/vendor/editor/editor.js',
+                              {'body': 'throw new Error("broken (test)");', 'content_type': 'text/javascript'})
+    try:
+        expect(page.get_by_role('status')).to_contain_text('ready: press Train', timeout=60_000)
+        expect(page.get_by_role('alert')).to_contain_text('The page started, but: The Code panel failed (')
+        expect(page.get_by_role('alert')).to_contain_text('training works with the shipped code')
+        page.get_by_role('button', name='Step', exact=True).click()
+        expect(page.get_by_role('status')).to_contain_text('step 1 / 1000')
+    finally:
+        context.close()

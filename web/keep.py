@@ -134,7 +134,13 @@ def saved_is_current():
 
 # -- the offer to resume -------------------------------------------------------------------------------------
 async def offer_resume_locked():
-    """On opening the page: a stored run is offered (Resume or Start fresh)."""
+    """On opening the page: a stored run is offered (Resume or Start fresh); storage refused is said."""
+    refused = str(await window.keepStore.refusedAtOpen or '')
+    if refused:
+        K.refused = refused
+        alert.show('Autosave is off: the browser refuses to store the run (%s). Training works; Save model keeps '
+                   'it in a file.' % refused, 'keep')
+        return
     text = str(await window.keepStore.metaAtOpen or '')
     if not text:
         return
