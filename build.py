@@ -114,7 +114,7 @@ def copy_web(dist, package_files):
         if not src.is_file() or '__pycache__' in src.parts:
             continue
         rel = src.relative_to(ROOT / 'web').as_posix()
-        if rel in ('index.html', SERVICE_WORKER, EDITOR_ENTRY):
+        if rel in ('index.html', SERVICE_WORKER, SNAPSHOT_LOADER, EDITOR_ENTRY):
             continue
         copy_file(src, dist / rel)
         if rel.endswith('.py') and rel not in (MAIN_SCRIPT, WORKER_SCRIPT):
@@ -134,6 +134,7 @@ def copy_web(dist, package_files):
 
 MAIN_SCRIPT, WORKER_SCRIPT = 'main.py', 'worker.py'
 SERVICE_WORKER = 'sw.js'
+SNAPSHOT_LOADER = 'start_pyodide.mjs'  # written by write_service_worker, with the build's id
 
 
 # -- the Code panel's editor: web/editor.js and CodeMirror, bundled by esbuild (an npm devDependency) ---------
@@ -163,17 +164,37 @@ def bundle_editor(dist):
     copy_file(kept, dist / EDITOR_BUNDLE)
 
 
-def write_service_worker(dist):
-    """dist/sw.js from web/sw.js: it caches every file of dist/ (and the folder's URL, the page), in a cache
-    named by a hash of their names and contents, so each build with any change is a new offline copy."""
+def sha256_of(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_service_worker(dist, snapshot_loader=True):
+    """dist/sw.js from web/sw.js, with the build's manifest: every file of dist/ (and the folder's URL, the page)
+    and the SHA-256 of its bytes; the service worker keeps and serves only those bytes, in a cache named by a hash
+    of the manifest, so each build with any change is a new offline copy. Before it, dist/start_pyodide.mjs with
+    the build's id (a hash of every other file), which names the worker's Pyodide snapshot: a snapshot is used
+    only by the build that made it (snapshot_loader=False: dist/start_pyodide.mjs is kept as it is)."""
     files = sorted(p.relative_to(dist).as_posix() for p in dist.rglob('*') if p.is_file() and p.name != SERVICE_WORKER)
-    digest = hashlib.sha256()
-    for rel in files:
-        digest.update(rel.encode() + b'\0' + hashlib.sha256((dist / rel).read_bytes()).digest())
+    hashes = {rel: sha256_of(dist / rel) for rel in files if not (snapshot_loader and rel == SNAPSHOT_LOADER)}
+    if snapshot_loader:
+        write_snapshot_loader(dist, hashes)
+    manifest = {'./': hashes['index.html']}
+    manifest.update((f'./{rel}', hashes[rel]) for rel in sorted(hashes))
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
     template = (ROOT / 'web' / SERVICE_WORKER).read_text(encoding='utf-8')
-    text = (template.replace('{{cache}}', 'microgpt-' + digest.hexdigest()[:16])
-            .replace('{{files}}', json.dumps(['./'] + ['./' + rel for rel in files])))
+    text = (template.replace('{{cache}}', 'microgpt-' + digest)
+            .replace('{{manifest}}', json.dumps(manifest, indent=0)))
     write_text(dist / SERVICE_WORKER, text)
+
+
+def write_snapshot_loader(dist, hashes):
+    """dist/start_pyodide.mjs with the build's id: a hash of the other files' hashes (added to them)."""
+    build_id = hashlib.sha256(''.join(f'{rel}\0{h}\n' for rel, h in hashes.items()).encode()).hexdigest()[:16]
+    loader = (ROOT / 'web' / SNAPSHOT_LOADER).read_text(encoding='utf-8')
+    if '{{build}}' not in loader:
+        raise SystemExit(f'build.py: web/{SNAPSHOT_LOADER} lacks {{{{build}}}}')
+    write_text(dist / SNAPSHOT_LOADER, loader.replace('{{build}}', build_id))
+    hashes[SNAPSHOT_LOADER] = sha256_of(dist / SNAPSHOT_LOADER)
 
 
 def html_attr(text):
@@ -256,7 +277,7 @@ def build(dist=DIST):
     copy_web(dist, copy_package(dist))
     bundle_editor(dist)
     write_datasets(dist)
-    WRITTEN.add(dist / SERVICE_WORKER)
+    WRITTEN.update((dist / SERVICE_WORKER, dist / SNAPSHOT_LOADER))
     remove_stale(dist)
     write_service_worker(dist)  # last: it lists and hashes every file of dist/
     return dist

@@ -301,7 +301,7 @@ def no_snapshot_site(dist, tmp):
     site = Path(tmp) / 'no-snapshot'
     shutil.copytree(dist, site)
     (site / 'start_pyodide.mjs').write_text(NO_SNAPSHOT)
-    build.write_service_worker(site)
+    build.write_service_worker(site, snapshot_loader=False)
     return site
 
 

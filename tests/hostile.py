@@ -115,4 +115,20 @@ REFUSED_STATES = [
     ('nan-log.json', _damaged(log=lambda log: ['1,nan,0.01'] + log[1:]), 'log row 1 is damaged'),
     ('uchars-list.json', _damaged(uchars=['a', 'b', 'c']), 'the vocabulary should be text'),
     ('not-json.json', b'{"format": "microgpt-state", "version": 1,', 'not a JSON state'),
+# Links refused whole, before any part is read: (the fragment, a piece of the one message). Chromium accepts
+# addresses up to 2 MB; the page's own links stay under about 20,000 characters and 20 parts.
+REFUSED_LINKS = [
+    ('&'.join('x%d=1' % i for i in range(60_000)), 'it is 528,889 characters long (the limit is 65,536)'),
+    ('&'.join('x' * 20_000), 'it has 20,000 parts (the limit is 300)'),
+    ('&'.join('n_layer=%d' % (i % 9) for i in range(301)), 'it has 301 parts (the limit is 300)'),
+    ('title=' + 'a' * 70_000, 'it is 70,006 characters long (the limit is 65,536)'),
+    ('data=z:' + 'A' * 2_000_000, 'it is 2,000,007 characters long (the limit is 65,536)'),
+    (('x=1&' * 500_000)[:-1], 'it is 1,999,999 characters long (the limit is 65,536)'),
+]
+# Links within those limits that cost the page the most: each part is named in the message, the page is ready.
+# (the fragment, a piece of the message)
+LARGEST_LINKS = [
+    ('&'.join('k%d=%s' % (i, 'v' * 200) for i in range(300)), "'k0': is not a setting"),
+    ('lock=' + ','.join('s%d' % i for i in range(2_500)), "lock: 's0', 's1'"),
+    ('&' * 65_000 + 'seed=7', ''),
 ]

@@ -60,3 +60,21 @@ def test_a_rebuild_removes_what_web_no_longer_has(dist_dir):
         assert not path.exists(), path
     assert not (dist_dir / 'old').exists()
     assert (dist_dir / 'index.html').is_file() and (dist_dir / 'pyodide' / 'pyodide.mjs').is_file()
+
+
+def test_the_snapshot_loader_names_this_build(dist_dir, tmp_path):
+    # web/start_pyodide.mjs keeps the worker's Pyodide snapshot under a key naming the build: any change to the
+    # site is another build, which never starts from a snapshot an older one stored
+    import shutil
+    site = tmp_path / 'site'
+    shutil.copytree(dist_dir, site)
+
+    def build_id():
+        return re.search(r'const BUILD = "([0-9a-f]{16})";', (site / 'start_pyodide.mjs').read_text()).group(1)
+    first = build_id()
+    assert '{{build}}' in (ROOT / 'web' / 'start_pyodide.mjs').read_text()
+    build.write_service_worker(site)
+    assert build_id() == first  # the same files: the same build
+    (site / 'style.css').write_text((site / 'style.css').read_text() + '\n/* another build */\n')
+    build.write_service_worker(site)
+    assert build_id() != first

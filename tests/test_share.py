@@ -1,6 +1,8 @@
 """Share (issue 10): the state in the URL fragment, links that open the same run, the Share panel, datasets in a
 link (packed, from a URL, the reference's names.txt) and hostile links. Through the page's accessible names."""
 import base64
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -11,8 +13,10 @@ from urllib.parse import quote, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+import build
 from conftest import ROOT
-from test_page import Page
+from hostile import LARGEST_LINKS, REFUSED_LINKS
+from test_page import LOAD_TIMEOUT, Page
 
 REFERENCE_URL = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
 NAMES_TXT = ROOT.parent / 'shared' / 'data' / 'names.txt'
@@ -154,7 +158,7 @@ HOSTILE = [
     ('data=dogs', "data: 'dogs' is not a dataset"),
     ('data=url:javascript:alert(1)', 'javascript:alert(1) is not an https: address'),
     ('data=url:data:text/plain,abc', 'data:text/plain,abc is not an https: address'),
-    ('data=z:' + 'A' * 2_000_000, "'data' is 2,000,007 characters long"),
+    ('data=z:' + 'A' * 20_000, "'data' is 20,007 characters long (the limit is 16,000)"),
     ('engine=turbo', "'turbo' is not an engine"),
     ('lock=everything', "lock: 'everything' is not known"),
     ('hide=%3Cscript%3E', "hide: '<script>' is not known"),
@@ -178,6 +182,29 @@ def test_a_bad_part_is_named_and_the_rest_applies(context, site_url, part, messa
     assert ui.page.locator('#alert *, #lesson-title *, #lesson-note *, img').count() == 0
 
 
+@pytest.mark.parametrize('fragment,message', REFUSED_LINKS, ids=[f'{i}-{len(f)}' for i, (f, _) in enumerate(REFUSED_LINKS)])
+def test_a_link_too_long_or_of_too_many_parts_is_refused_whole_in_one_message(context, site_url, fragment, message):
+    ui = LinkPage(context, f'{site_url}#{fragment}')  # waits (generously) until Train is enabled
+    expect(ui.alert).to_have_text(f'This link was not applied: {message}. The page opened with its defaults.')
+    expect(ui.status).to_contain_text('step 0 / 1000')
+    assert ui.fragment() == ''  # the address bar shows the page's state again
+    expect(ui.field('Layers')).to_have_value('1')
+    ui.step()
+    assert ui.dialogs == [] and ui.errors == []
+
+
+@pytest.mark.parametrize('fragment,message', LARGEST_LINKS, ids=[f'{i}-{len(f)}' for i, (f, _) in enumerate(LARGEST_LINKS)])
+def test_the_costliest_links_within_the_limits_give_a_ready_page(context, site_url, fragment, message):
+    ui = LinkPage(context, f'{site_url}#{fragment}')
+    if message:
+        expect(ui.alert).to_contain_text(message)
+        assert len(ui.alert.inner_text()) < 3000  # a long list of ignored parts is cut, with their number
+    else:
+        assert ui.alert.inner_text() == ''
+    ui.step()
+    assert ui.dialogs == [] and ui.errors == []
+
+
 def test_html_in_every_text_part_is_shown_as_text(context, site_url):
     evil = '<img src=x onerror=alert(1)><script>alert(2)</script>'
     words = packed('<b>bold</b>\n<i>x</i>\nabc\n')
@@ -189,6 +216,52 @@ def test_html_in_every_text_part_is_shown_as_text(context, site_url):
     expect(ui.alert).to_contain_text('<img src=x onerror=alert(1)>')
     assert ui.page.locator('img, b, i, #lesson script').count() == 0
     assert ui.dialogs == [] and ui.errors == []
+
+
+# -- framed by another site (clickjacking) ---------------------------------------------------------------------------
+FRAMER = ('<!doctype html><meta charset="utf-8"><title>another site</title>'
+          '<iframe id="site" src="{src}" width="1300" height="1000"></iframe>')
+
+
+def squared_relu_link(site_url):
+    from test_code_panel import MODEL, squared_relu
+    return f'{site_url}#{SMALL}&code=z:' + packed(json.dumps({MODEL: squared_relu()}))
+
+
+def test_framed_by_another_site_the_page_refuses_a_links_code_and_load_model(context, site_url, tmp_path):
+    link = squared_relu_link(site_url)
+    other = tmp_path / 'other-site'
+    other.mkdir()
+    (other / 'index.html').write_text(FRAMER.format(src=html.escape(link)))
+    server, other_url = build.serve_in_background(other)  # another port: another origin
+    try:
+        page = context.new_page()
+        page.goto(other_url)
+        framed = page.frame_locator('#site')
+        expect(framed.get_by_role('button', name='Train', exact=True)).to_be_enabled(timeout=LOAD_TIMEOUT)
+        expect(framed.get_by_role('alert')).to_contain_text(
+            'code: not offered: this page is shown inside another site, which could trick the clicks that load it')
+        expect(framed.get_by_role('status')).to_contain_text('step 0 / 20')  # the rest of the link applied
+        expect(framed.get_by_role('group', name=re.compile('This link carries edited code'))).to_be_hidden()
+        (tmp_path / 'run.json').write_text('{}')
+        framed.get_by_label('Load model', exact=True).set_input_files(str(tmp_path / 'run.json'))
+        expect(framed.get_by_role('alert')).to_have_text(
+            'Load model is off: this page is shown inside another site, which could trick the clicks that load it: '
+            'open the page in a tab of its own.')
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    # the same link in a tab of its own: the code is offered
+    own = LinkPage(context, link)
+    expect(own.page.get_by_role('group', name=re.compile('This link carries edited code'))).to_be_visible()
+    # ...and framed by a page of its own site too (a frame of the same origin cannot trick anything ours cannot)
+    own.page.route('**/__test/framer.html', lambda r: r.fulfill(body=FRAMER.format(src=html.escape(link)),
+                                                                content_type='text/html'))
+    own.page.goto(site_url + '__test/framer.html')
+    framed = own.page.frame_locator('#site')
+    expect(framed.get_by_role('group', name=re.compile('This link carries edited code'))).to_be_visible(
+        timeout=LOAD_TIMEOUT)
 
 
 # -- 2. the Share panel ----------------------------------------------------------------------------------------------
@@ -370,6 +443,35 @@ def test_reference_names_txt_trains_as_pyodide_does_and_is_kept(context, site_ur
     again = LinkPage(context, ui.page.url)
     expect(again.page.locator('#data-summary')).to_contain_text('names.txt · 32,033 documents')
     assert again.alert.inner_text() == ''
+
+
+PLANT_DATASET = """async ([address, text]) => {
+    const cache = await caches.open('microgpt-datasets');
+    await cache.put(address, new Response(text, { headers: { 'content-type': 'text/plain' } }));
+}"""
+KEPT_DATASET = """address => caches.open('microgpt-datasets').then(c => c.match(address)).then(r => r ? r.text() : null)"""
+
+
+@pytest.mark.skipif(not NAMES_TXT.exists(), reason=f'{NAMES_TXT} (the reference names.txt) is absent')
+def test_a_planted_names_txt_is_never_used_and_is_replaced(context, site_url):
+    # a script with the site's rights puts other words in the cache under the reference's address
+    context.route(REFERENCE_URL, lambda route: route.fulfill(path=str(NAMES_TXT), content_type='text/plain',
+                                                              headers=CORS))
+    first = LinkPage(context, site_url + '#' + SMALL)
+    first.page.evaluate(PLANT_DATASET, [REFERENCE_URL, 'planted\nwords\n'])
+    ui = LinkPage(context, site_url + '#' + SMALL + '&data=names.txt')
+    expect(ui.page.locator('#data-summary')).to_contain_text('names.txt · 32,033 documents')
+    assert ui.alert.inner_text() == ''
+    assert ui.page.evaluate(KEPT_DATASET, REFERENCE_URL) == NAMES_TXT.read_text(encoding='utf-8')  # replaced
+    # the address itself sending other words: refused, and nothing is kept
+    ui.page.evaluate(f"caches.open('microgpt-datasets').then(c => c.delete({REFERENCE_URL!r}))")
+    context.unroute(REFERENCE_URL)
+    context.route(REFERENCE_URL, lambda route: route.fulfill(body='planted\nwords\n', content_type='text/plain',
+                                                              headers=CORS))
+    other = LinkPage(context, site_url + '#' + SMALL + '&data=names.txt')
+    expect(other.alert).to_contain_text(REFERENCE_URL + ' sent another file than the one expected (228,145 bytes')
+    expect(other.page.locator('#data-summary')).to_contain_text('English first names')
+    assert other.page.evaluate(KEPT_DATASET, REFERENCE_URL) is None
 
 
 def test_a_dataset_from_a_url_comes_back_after_restart(context, site_url):

@@ -6,6 +6,7 @@ The module is tested in a bare module worker of its own (each start a new worker
 the page (the first visit makes the snapshot, the next one starts from it).
 """
 import pytest
+from playwright.sync_api import expect
 
 from test_keep import poll
 from test_page import Page
@@ -50,6 +51,16 @@ DAMAGE = f"""async () => {{
     const cache = await caches.open('{CACHE}');
     const [key] = await cache.keys();
     await cache.put(key, new Response(new Uint8Array(4096).fill(7)));
+}}"""
+# the stored snapshot put under the key another build would use (web/start_pyodide.mjs: snapshot-BUILD-...); the key
+MOVE_TO_ANOTHER_BUILD = f"""async () => {{
+    const cache = await caches.open('{CACHE}');
+    const [key] = await cache.keys();
+    const other = key.url.replace(/snapshot-[0-9a-f]{{16}}-/, 'snapshot-0123456789abcdef-');
+    if (other === key.url) return null;
+    await cache.put(other, await cache.match(key));
+    await cache.delete(key);
+    return other;
 }}"""
 SNAPSHOT_BYTES = 10_000_000  # a snapshot is Pyodide's whole memory, about 31 MB; a damaged one is 4 KB
 
@@ -99,6 +110,19 @@ def test_a_damaged_snapshot_is_made_again_and_the_start_goes_on(bare):
     assert start(bare)['how'] == 'snapshot'
 
 
+def test_a_snapshot_another_build_kept_is_not_started_from(bare):
+    # nothing can tell a snapshot planted in Cache Storage from a genuine one (no hash is known before the browser
+    # makes it): each build starts only from a snapshot under its own name, so a planted one dies with its build
+    start(bare)
+    wait_stored(bare)
+    other = bare.evaluate(MOVE_TO_ANOTHER_BUILD)
+    assert other and bare.evaluate(STORED_SIZE) > SNAPSHOT_BYTES
+    assert start(bare)['how'] == 'snapshot made'
+    wait_stored(bare)  # one snapshot again: this build's, the other build's deleted
+    keys = bare.evaluate(f"caches.open('{CACHE}').then(c => c.keys()).then(ks => ks.map(k => k.url))")
+    assert len(keys) == 1 and keys[0] != other
+
+
 def test_without_cache_storage_every_start_makes_its_snapshot(bare):
     for _ in range(2):
         assert start(bare, noCacheStorage=True)['how'] == 'snapshot made'
@@ -128,3 +152,72 @@ def test_the_page_makes_the_snapshot_on_the_first_visit_and_starts_from_it_on_th
         assert ui.errors == []
     finally:
         ui.close()
+
+
+# -- a start-up that cannot hang silently (issue 20): each failing step ends in words, not "Loading Python…" -------
+THROWS = 'throw new RangeError("invalid language tag: C");'  # what uPlot threw in WebKit with LANG=C
+
+
+def opened(browser, site_url, route, reply):
+    """A page whose `route` is answered by `reply` (Playwright's fulfill arguments), not waited for."""
+    context = browser.new_context(viewport={'width': 1366, 'height': 900})
+    context.route(route, lambda r: r.fulfill(**reply))
+    page = context.new_page()
+    errors = []
+    page.on('pageerror', lambda e: errors.append(str(e)))
+    page.goto(site_url)
+    return context, page, errors
+
+
+def test_a_chart_library_that_throws_leaves_a_page_that_trains_without_a_chart(browser, site_url):
+    context, page, errors = opened(browser, site_url, '**/vendor/uplot/uPlot.iife.min.js',
+                                   {'body': THROWS, 'content_type': 'text/javascript'})
+    try:
+        ui = Page.__new__(Page)  # test_page's helpers on this page
+        ui.page, ui.errors, ui.outside, ui.dialogs, ui.answer_dialogs = page, errors, [], [], False
+        ui.wait_enabled('Train')
+        chart = page.locator('#chart')
+        expect(chart).to_contain_text('The loss chart could not be drawn (Error: the chart library (uPlot) did not '
+                                      'load). Everything else works')
+        ui.fresh(3)
+        ui.button('Train').click()
+        ui.wait_status(3, 3)
+        expect(page.locator('#samples li')).to_have_count(8)
+        assert page.evaluate('lossChart.size()') == 3  # the losses are kept: a later chart could draw them
+        assert errors == ['invalid language tag: C'], errors  # the library's own error, and nothing after it
+    finally:
+        context.close()
+
+
+def test_a_worker_script_that_fails_to_load_ends_in_words(browser, site_url):
+    context, page, _ = opened(browser, site_url, '**/worker.py', {'status': 404, 'body': 'not found'})
+    try:
+        expect(page.get_by_role('status')).to_have_text('Python could not start.', timeout=60_000)
+        expect(page.get_by_role('alert')).to_have_text(
+            'Python could not start: Error: [404] Unable to fetch ./worker.py. The page cannot train without it; '
+            'reload to try again.')
+    finally:
+        context.close()
+
+
+def test_a_worker_interpreter_that_fails_to_load_ends_in_words(browser, site_url):
+    context, page, _ = opened(browser, site_url, '**/start_pyodide.mjs', {'status': 404, 'body': 'not found'})
+    try:
+        expect(page.get_by_role('status')).to_have_text('Python could not start.', timeout=60_000)
+        expect(page.get_by_role('alert')).to_contain_text('Python could not start: TypeError: Failed to fetch '
+                                                          'dynamically imported module')
+    finally:
+        context.close()
+
+
+def test_an_editor_that_fails_leaves_a_page_that_trains_and_says_so(browser, site_url):
+    context, page, _ = opened(browser, site_url, '**/vendor/editor/editor.js',
+                              {'body': 'throw new Error("broken (test)");', 'content_type': 'text/javascript'})
+    try:
+        expect(page.get_by_role('status')).to_contain_text('ready: press Train', timeout=60_000)
+        expect(page.get_by_role('alert')).to_contain_text('The page started, but: The Code panel failed (')
+        expect(page.get_by_role('alert')).to_contain_text('training works with the shipped code')
+        page.get_by_role('button', name='Step', exact=True).click()
+        expect(page.get_by_role('status')).to_contain_text('step 1 / 1000')
+    finally:
+        context.close()

@@ -33,9 +33,13 @@ class Connection:
 C = Connection()
 
 
+START_MS = 180000  # a worker not started by then never will (a first visit takes seconds, a loaded machine a minute)
+
+
 async def connect(name):
-    """Wait for the PyScript worker of this name and talk to it from now on."""
-    C.worker = await workers[name]
+    """Wait for the PyScript worker of this name and talk to it from now on; fails with why when it cannot start
+    (its script could not be fetched, or no worker after START_MS)."""
+    C.worker = await window.trainerWorkers.ready(workers[name], name, START_MS)
     C.name, C.dead = name, ''
     window.trainerWorkers.watch(name, lambda *_: C.lost('the Python worker crashed (out of memory?)'))
 

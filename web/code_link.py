@@ -10,6 +10,7 @@ from pyscript import window
 import client
 import code_offer
 import code_panel
+from framing import FRAMED, framed_by_another_site
 from ui import thousands
 
 MAX_PACKED = 8000  # characters of `z:...`: a whole model.py rewritten packs to about 3,500
@@ -44,6 +45,8 @@ async def offer_locked(value):
     """A link's code= part: shown with its changes, to be loaded or not. '' or why it was ignored."""
     if not value.startswith('z:'):
         return 'is not packed code (z:...)'
+    if framed_by_another_site():
+        return 'not offered: ' + FRAMED
     r = await window.shareLink.unpack(value[2:], MAX_BYTES)
     if r.error:
         return 'the code in the link ' + str(r.error)

@@ -109,6 +109,8 @@
 
   // the stored run's meta when the page opened, read at once while Python starts (keep.py offers to resume it)
   window.keepStore.metaAtOpen = window.keepStore.meta();
+  // why the browser refuses this site's storage ("" when it opens): said at start-up, autosave then stays off
+  window.keepStore.refusedAtOpen = open().then((db) => { db.close(); return ""; }, why);
 
   const saveBlob = (filename, blob) => window.saveBlob(filename, blob);  // page.js
 

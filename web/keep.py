@@ -14,6 +14,7 @@ import datasets
 import models
 import settings_form
 import training
+from framing import FRAMED, framed_by_another_site
 from session import S, lock, wait_ready
 from status import update_buttons, update_status
 from ui import alert, el, now, on, plural, set_text
@@ -171,7 +172,13 @@ def saved_is_current():
 
 # -- the offer to resume -------------------------------------------------------------------------------------
 async def offer_resume_locked():
-    """On opening the page: a stored run is offered (Resume or Start fresh)."""
+    """On opening the page: a stored run is offered (Resume or Start fresh); storage refused is said."""
+    refused = str(await window.keepStore.refusedAtOpen or '')
+    if refused:
+        K.refused = refused
+        alert.show('Autosave is off: the browser refuses to store the run (%s). Training works; Save model keeps '
+                   'it in a file.' % refused, 'keep')
+        return
     text = str(await window.keepStore.metaAtOpen or '')
     if not text:
         return
@@ -242,6 +249,10 @@ async def on_load_model(event):
         return
     file = files.item(0)
     name = str(file.name)
+    if framed_by_another_site():  # a file can carry code
+        el('load-model').value = ''
+        alert.show('Load model is off: %s.' % FRAMED)
+        return
     await wait_ready()
     async with lock:
         el('load-model').value = ''

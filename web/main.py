@@ -20,7 +20,7 @@
 # benchmarks/browser.py prints them as a timeline).
 import asyncio
 
-from pyscript import document, window
+from pyscript import window
 
 import attention  # noqa: F401 - the Attention view's handlers
 import client
@@ -42,37 +42,68 @@ def mark(name):
     window.performance.mark('microgpt:' + name)
 
 
+def why(e):
+    """An exception as words: a JavaScript error's name and message, else Python's."""
+    args = getattr(e, 'args', ())
+    if len(args) == 3 and isinstance(args[1], str) and isinstance(args[2], str):  # JsException: (proxy, name, message)
+        return '%s: %s' % (args[1], args[2])
+    return '%s: %s' % (type(e).__name__, e) if str(e) else type(e).__name__
+
+
+async def step(failed, what, still, run):
+    """One step of start-up that the page can do without: a failure is kept as words (what failed, what still
+    works) and start-up goes on."""
+    try:
+        await run()
+        return True
+    except Exception as e:  # noqa: BLE001 - no step of start-up may stop the page silently
+        failed.append('%s failed (%s): %s' % (what, why(e), still))
+        return False
+
+
 async def start():
     mark('main-start')
     async with lock:
         try:
             await client.connect('trainer')
             mark('worker-connected')
-            base = str(document.baseURI).split('#')[0].split('?')[0]
-            S.base = base[:base.rfind('/') + 1]
+            S.base = str(window.shareLink.base())
             info = await client.init(S.base)
             mark('init')
         except Exception as e:  # noqa: BLE001
-            info = {'error': str(e)}
+            info = {'error': why(e)}
         if 'error' in info:
             set_text('status', 'Python could not start.')
-            alert.show('Python could not start: ' + info['error'])
+            alert.show('Python could not start: %s. The page cannot train without it; reload to try again.'
+                       % info['error'])
             return
+        failed = []
         datasets.show_presets(info['presets'])
-        await code_panel.load_files_locked()
+        await step(failed, 'The Code panel', 'training works with the shipped code', code_panel.load_files_locked)
         # the link's settings, engine and dataset (else the first preset), then a file chosen while Python
         # was loading (if any) replaces the dataset
-        await share.open_link_locked()
-        await datasets.load_file_chosen_early_locked()
+        if not await step(failed, 'Opening the link', 'the page opened with its defaults', share.open_link_locked):
+            await datasets.load_preset_locked(S.presets[0]['id'])
+        await step(failed, 'The file chosen while Python loaded', 'choose it again',
+                   datasets.load_file_chosen_early_locked)
         mark('dataset')
-        await keep.offer_resume_locked()  # before Train is enabled: a stored run is offered first
+        # before Train is enabled: a stored run is offered first
+        await step(failed, 'Reading the saved run', 'training works; Save model keeps a run in a file',
+                   keep.offer_resume_locked)
         mark('resume-offer')
         S.ready = True
         ready_event.set()
-        if S.model is None:
-            await models.reset_model_locked()
+        try:
+            if S.model is None:
+                await models.reset_model_locked()
+        except Exception as e:  # noqa: BLE001
+            set_text('status', 'No model could be made.')
+            alert.show('No model could be made (%s). Reload to try again.' % why(e))
+            return
         update_status()
         update_buttons()
+        if failed:
+            alert.show('The page started, but: ' + '; '.join(failed) + '.')
         mark('ready')
 
 

@@ -12,6 +12,7 @@
   const MIN_REDRAW_MS = 200;  // a long run has many points: redraw a few times a second at most
   let count = 0, ema = 0, maxStep = 1, plot = null, pending = false, lastDraw = 0;
   let uniform = null, vocab = 0, validation = "", previous = null, previousLabel = "", shape = "";
+  let broken = "";  // why the chart cannot be drawn ("" while it can): the page trains without it
 
   // the index of a step in X, adding empty slots as needed
   function at(step) {
@@ -65,11 +66,33 @@
     if (!el) return;
     const key = JSON.stringify([validation, uniform, previousLabel, !!previous]);
     el.setAttribute("aria-label", describe());
-    if (plot && key === shape) return;
+    if (broken || (plot && key === shape)) return;
     if (plot) plot.destroy();
+    plot = null;
     shape = key;
     const height = () => Math.max(220, Math.min(320, Math.round(el.clientWidth * 0.42)));
-    plot = new uPlot({
+    try {
+      if (typeof uPlot !== "function") throw new Error("the chart library (uPlot) did not load");
+      plot = makePlot(el, height);
+    } catch (err) {  // e.g. uPlot throws "RangeError: invalid language tag: C" in WebKit under LANG=C
+      broken = err && err.message ? `${err.name || "Error"}: ${err.message}` : String(err);
+      const note = document.createElement("p");
+      note.className = "chart-error";
+      note.textContent = `The loss chart could not be drawn (${broken}). Everything else works: training, ` +
+        "the loss and figures above, samples, Download log.";
+      el.textContent = "";
+      el.appendChild(note);
+      el.setAttribute("aria-label", "Loss chart: not drawn");
+      return;
+    }
+    if (!el.dataset.observed) {
+      el.dataset.observed = "1";
+      new ResizeObserver(() => plot && plot.setSize({ width: el.clientWidth, height: height() })).observe(el);
+    }
+  }
+
+  function makePlot(el, height) {
+    return new uPlot({
       width: el.clientWidth, height: height(),
       scales: { x: { time: false, range: () => [0, xMax()] }, y: { range: (u, lo, hi) => [0, Math.max(1, hi * 1.05)] } },
       axes: [
@@ -80,10 +103,6 @@
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
     }, data(), el);
-    if (!el.dataset.observed) {
-      el.dataset.observed = "1";
-      new ResizeObserver(() => plot && plot.setSize({ width: el.clientWidth, height: height() })).observe(el);
-    }
   }
 
   // the whole run on the x axis; a long one (over 5,000 steps) widens as it goes, so early steps stay visible
@@ -143,6 +162,7 @@
       if (plot) plot.redraw(true, false);
     },
     size() { return count; },  // the points drawn (tests/test_keep.py: the chart came back)
+    broken() { return broken; },  // why the chart cannot be drawn, or ""
     legend() { return plot ? plot.series.slice(1).map((s) => s.label) : []; },  // the lines' labels, in order
     validationPoints() { return X.map((x, i) => [x, V[i]]).filter((p) => p[1] !== null); },
     // losses of steps first, first+1, ... as a JSON array (redrawn at the next animation frame)
@@ -190,7 +210,36 @@
   // The training worker, watched. PyScript starts a worker for every <script type="py" worker> in the page:
   // a restart clones the first one under a new name. A call that does not answer by its deadline, or an
   // error event of the worker, means the worker is gone (crashed, out of memory, closed).
+  // Errors no one caught while the page starts (a script that failed to load, a library that threw): a step
+  // of start-up that waits for something that will then never come can end with them (trainerWorkers.ready).
+  const uncaught = [];
+  const listeners = [];
+  const caught = (text) => { uncaught.push(text); for (const f of listeners) f(text); };
+  window.addEventListener("error", (e) => caught(e.error && e.error.message ? e.error.message : String(e.message)));
+  window.addEventListener("unhandledrejection", (e) => caught(e.reason && e.reason.message ? e.reason.message : String(e.reason)));
+
   window.trainerWorkers = {
+    // PyScript's promise of the worker `name` (workers[name]), or a failure: the worker's script could not be
+    // fetched (PyScript reports it as an uncaught error naming the script), or no worker after `ms`
+    ready(promise, name, ms) {
+      const script = document.querySelector(`script[name="${name}"]`);
+      const src = script ? script.getAttribute("src") || "" : "";
+      let timer, listener;
+      const failed = new Promise((_, reject) => {
+        const names = (text) => src && text.includes(src);
+        const early = uncaught.find(names);
+        if (early) { reject(new Error(early)); return; }
+        listener = (text) => { if (names(text)) reject(new Error(text)); };
+        listeners.push(listener);
+        timer = setTimeout(() => reject(new Error(`the Python worker did not start within ${ms / 1000} s` +
+          (uncaught.length ? ` (errors: ${uncaught.slice(0, 3).join("; ")})` : ""))), ms);
+      });
+      return Promise.race([promise, failed]).finally(() => {
+        clearTimeout(timer);
+        const i = listeners.indexOf(listener);
+        if (i >= 0) listeners.splice(i, 1);
+      });
+    },
     start(name) {
       const first = document.querySelector('script[type="py"][worker]');
       const script = document.createElement("script");

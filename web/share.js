@@ -10,13 +10,29 @@
 
   function short(text, n) { return text.length > n ? text.slice(0, n) + "…" : text; }
 
-  // "a=1&b=x%20y" -> [[key, value or null, why ignored or ""], ...] as JSON (small: long parts are dropped here)
+  // Bounds on a whole fragment, checked before any part is read (a link of 60,000 parts used to keep the page
+  // busy for over a minute; Chromium accepts addresses up to 2 MB). The page's own links stay under about 20,000
+  // characters (a packed word list 6,000, packed code 8,000) and 20 parts.
+  const MAX_FRAGMENT = 65536;  // characters
+  const MAX_PARTS = 300;
+  const count = (n) => n.toLocaleString("en-US");
+
+  // the address bar's fragment (or `hash`) "a=1&b=x%20y" -> [[key, value or null, why ignored or ""], ...] as
+  // JSON (small: long parts are dropped here), or {refused: why} for a fragment past the bounds above. The
+  // fragment never becomes a MicroPython string (a 2 MB one would cost seconds).
   function parse(hash) {
+    if (hash === undefined) hash = location.hash;
     const text = hash.charAt(0) === "#" ? hash.slice(1) : hash;
     const out = [];
     if (!text) return JSON.stringify(out);
-    for (const part of text.split("&")) {
-      if (!part) continue;
+    if (text.length > MAX_FRAGMENT) {
+      return JSON.stringify({ refused: `it is ${count(text.length)} characters long (the limit is ${count(MAX_FRAGMENT)})` });
+    }
+    const parts = text.split("&").filter((part) => part);
+    if (parts.length > MAX_PARTS) {
+      return JSON.stringify({ refused: `it has ${count(parts.length)} parts (the limit is ${count(MAX_PARTS)})` });
+    }
+    for (const part of parts) {
       const eq = part.indexOf("=");
       const rawKey = eq < 0 ? part : part.slice(0, eq);
       const rawValue = eq < 0 ? "" : part.slice(eq + 1);
@@ -24,7 +40,7 @@
       try { key = decodeURIComponent(rawKey.replace(/\+/g, " ")); } catch (e) { key = rawKey; }
       key = short(key, MAX_KEY_SHOWN);
       if (part.length > MAX_PART) {
-        out.push([key, null, `is ${part.length.toLocaleString("en-US")} characters long (the limit is ${MAX_PART.toLocaleString("en-US")})`]);
+        out.push([key, null, `is ${count(part.length)} characters long (the limit is ${count(MAX_PART)})`]);
         continue;
       }
       try {
@@ -126,19 +142,36 @@
     }
   }
 
-  // the same, kept in Cache Storage once fetched (loads again without the network)
-  async function fetchKept(address, maxBytes, timeoutMs) {
+  async function sha256(blob) {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // the same, kept in Cache Storage once fetched (loads again without the network), for a file whose bytes are
+  // known: only a file of `size` bytes with this SHA-256 (hex) is used or kept, from the network or the cache (a
+  // cached copy that is not, planted or damaged, is deleted and fetched again)
+  async function fetchKept(address, maxBytes, timeoutMs, size, hash) {
+    const genuine = async (blob) => blob.size === size && await sha256(blob) === hash;
     let cache = null;
     try { cache = await caches.open("microgpt-datasets"); } catch (e) { cache = null; }
     if (cache) {
-      const hit = await cache.match(address);
-      if (hit) return { error: "", blob: await hit.blob(), cached: true };
+      try {
+        const hit = await cache.match(address);
+        const blob = hit && await hit.blob();
+        if (blob && await genuine(blob)) return { error: "", blob, cached: true };
+        if (hit) await cache.delete(address);
+      } catch (e) { /* fetched again */ }
     }
     const r = await fetchText(address, maxBytes, timeoutMs);
-    if (!r.error && cache) {
+    if (r.error) return { error: r.error, blob: null, cached: false };
+    if (!(await genuine(r.blob))) {
+      return { error: `sent another file than the one expected (${size.toLocaleString("en-US")} bytes with SHA-256 ` +
+                      `${hash.slice(0, 16)}…; it sent ${r.blob.size.toLocaleString("en-US")} bytes)`, blob: null, cached: false };
+    }
+    if (cache) {
       try { await cache.put(address, new Response(r.blob, { headers: { "content-type": "text/plain" } })); } catch (e) { /* kept or not */ }
     }
-    return { error: r.error, blob: r.blob, cached: false };
+    return { error: "", blob: r.blob, cached: false };
   }
 
   // -- the clipboard and the QR code -----------------------------------------------------------------------
@@ -187,11 +220,23 @@
     return "";
   }
 
+  // true while this page is shown inside a frame of another site, which could lay its own page over ours and
+  // trick the clicks that load a link's or a file's code (clickjacking); false in its own tab or in a frame of its
+  // own site. (A host that can send headers forbids such frames outright: frame-ancestors 'none', README.)
+  function framedByAnotherSite() {
+    try {
+      if (window.top === window.self) return false;
+      return window.top.location.origin !== location.origin;  // another origin's location cannot be read: throws
+    } catch (e) {
+      return true;
+    }
+  }
+
   window.shareLink = {
     parse, linkFor,
-    hash: () => location.hash,
+    base: () => new URL("./", document.baseURI).href,  // the site's folder (the fragment left in JavaScript)
     host: (address) => { try { return new URL(address, document.baseURI).host; } catch (e) { return ""; } },
     write(pairsJson) { history.replaceState(history.state, "", linkFor(pairsJson)); return location.href; },
-    pack, unpack, fetchText, fetchKept, copy, qr,
+    pack, unpack, fetchText, fetchKept, copy, qr, framedByAnotherSite,
   };
 })();

@@ -66,16 +66,28 @@ def same_number(a, b):
 
 
 # -- the link's parts ------------------------------------------------------------------------------------------
+MAX_NAMED = 12  # ignored parts (and unknown names in lock= and hide=) named in the message; the rest counted
+
+
 def read_parts():
-    """[[key, value or None, why ignored or '']] of the address bar's fragment."""
-    return json.loads(str(window.shareLink.parse(window.shareLink.hash())))
+    """([[key, value or None, why ignored or '']] of the address bar's fragment, why the whole link is refused or
+    ''): a fragment too long or of too many parts is refused before any part is read (share.js)."""
+    parts = json.loads(str(window.shareLink.parse()))
+    if isinstance(parts, dict):
+        return [], parts['refused']
+    return parts, ''
+
+
+def some(items, limit=MAX_NAMED):
+    """The first `limit` items, and how many more there are as one more item."""
+    return items if len(items) <= limit else items[:limit] + ['and %d more' % (len(items) - limit)]
 
 
 def name_list(key, value, allowed, ignored):
     names = [n.strip() for n in value.split(',') if n.strip()]
     bad = [n for n in names if n not in allowed]
     if bad:
-        ignored.append('%s: %s %s not known (known: %s)' % (key, ', '.join(shown(b) for b in bad),
+        ignored.append('%s: %s %s not known (known: %s)' % (key, ', '.join(some([shown(b) for b in bad])),
                                                             'is' if len(bad) == 1 else 'are', ', '.join(allowed)))
     return [n for n in names if n in allowed]
 
@@ -85,7 +97,8 @@ async def open_link_locked():
     model); the first preset when the link names no dataset or a bad one. Messages name what was ignored."""
     share_data.add_reference_option()
     ignored, seen, settings, data, engine, code = [], set(), [], None, None, None
-    for key, value, why in read_parts():
+    parts, refused = read_parts()
+    for key, value, why in parts:
         if why:
             ignored.append('%s %s' % (shown(key), why))
         elif key in seen:
@@ -136,8 +149,10 @@ async def open_link_locked():
     show_lesson()
     apply_lock_and_hide()
     await write_locked()
-    if ignored:
-        alert.show('This link has parts that were ignored: ' + '; '.join(ignored) +
+    if refused:
+        alert.show('This link was not applied: %s. The page opened with its defaults.' % refused, 'link')
+    elif ignored:
+        alert.show('This link has parts that were ignored: ' + '; '.join(some(ignored)) +
                    '. The rest of the link was applied.', 'link')
 
 

@@ -14,6 +14,10 @@ from ui import alert, el, on, set_text, thousands
 REFERENCE_URL = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
 REFERENCE_ID = 'names.txt'
 REFERENCE_LABEL = "names.txt (the reference's 32,033 names, from GitHub)"
+# the only bytes accepted as names.txt, fetched or from Cache Storage (where anything with the site's rights could
+# have planted others: a copy that differs is deleted and fetched again)
+REFERENCE_SIZE = 228145
+REFERENCE_SHA256 = '0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d'
 MAX_PACKED = 6000  # characters of `z:...` in a link: with the settings a link stays near 6,000 characters,
 #                    which mail and chat keep intact (QR codes hold 2,953 bytes: a longer link has none)
 FETCH_TIMEOUT_MS = 20000
@@ -87,7 +91,8 @@ async def load_url_locked(address):
 async def load_reference_locked():
     set_text('data-loading', 'Loading names.txt from %s…' % window.shareLink.host(REFERENCE_URL))
     try:
-        r = await window.shareLink.fetchKept(REFERENCE_URL, MAX_UPLOAD, FETCH_TIMEOUT_MS)
+        r = await window.shareLink.fetchKept(REFERENCE_URL, MAX_UPLOAD, FETCH_TIMEOUT_MS, REFERENCE_SIZE,
+                                             REFERENCE_SHA256)
     finally:
         set_text('data-loading', '')
     if r.error:

@@ -25,8 +25,16 @@ const PRELOAD = [
   "base64", "html", "inspect",
 ];
 const INDEX_URL = new URL("./pyodide/", import.meta.url).href;
-const CACHE = "microgpt-pyodide-snapshot";  // kept across builds (sw.js replaces only its offline copies)
-const KEY = new URL(`./pyodide/snapshot-${version}-${PRELOAD.join(",")}`, import.meta.url).href;
+const CACHE = "microgpt-pyodide-snapshot";  // not an offline copy: sw.js does not replace it
+// The snapshot is made in the browser, so no build can list its hash, and nothing the site's origin stores is out
+// of reach of a script running with the origin's rights: a snapshot planted in Cache Storage by such a script
+// cannot be told from one this file made. What limits it: the key names this build (build.py writes BUILD, a hash
+// of every other file of dist/), so a new deployment never starts from a snapshot an older one stored (the first
+// start of each build makes a new one, and keepSnapshot deletes the others). The residual risk: a script with the
+// origin's rights can plant a snapshot this build then starts from, until the next deployment; the defence is that
+// code from a link or a file never gets those rights (issue 18: its own sandboxed worker).
+const BUILD = "{{build}}";
+const KEY = new URL(`./pyodide/snapshot-${BUILD}-${version}-${PRELOAD.join(",")}`, import.meta.url).href;
 
 const mark = (name, detail) => performance.mark("microgpt:" + name, { detail });
 
