@@ -158,6 +158,16 @@ class Recorder:
         self.steps.append({'line': self.line, 'changed': [shown(n, local[n], self.budget) for n in changed]})
 
 
+def starts_block(lines, step):
+    """Whether a recorded step (its line of the file, 1-based) begins a block a learner would jump to: a loop's
+    next turn (not its last check, which changes nothing), or the first line after a comment line
+    ("# 1) Multi-head attention block")."""
+    lineno = step['line']
+    text = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ''
+    before = lines[lineno - 2].strip() if 1 < lineno <= len(lines) + 1 else ''
+    return (text.startswith('for ') and bool(step['changed'])) or before.startswith('#')
+
+
 def trace_call(function, args, skip=()):
     """Run function(*args) with its lines recorded: (result, Recorder)."""
     recorder = Recorder(skip)

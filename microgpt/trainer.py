@@ -8,6 +8,7 @@ import random
 import time
 from collections import namedtuple
 from contextlib import contextmanager
+from pathlib import Path
 
 from .config import check_size
 from .data import Tokenizer
@@ -16,7 +17,7 @@ from .edits import CodeError
 from .errors import ConfigError, MicrogptError, TrainingError
 from . import model
 from .model import OriginalEngine, count_params, init_weights
-from .tracing import number, trace_call
+from .tracing import number, starts_block, trace_call
 
 StepResult = namedtuple('StepResult', 'step loss learning_rate')
 
@@ -292,11 +293,13 @@ class Trainer:
             module.gpt(*args(pos_id))
         logits, recorder = trace_call(module.gpt, args(position), skip=('state_dict',))
         probs = module.softmax([logit / temperature for logit in logits])
-        return {'steps': recorder.steps, 'steps_left_out': recorder.left_out, 'numbers_left_out': any(
+        lines = (self.code.sources['microgpt/model.py'] if self.code else Path(model.__file__).read_text()).splitlines()
+        return {'steps': recorder.steps, 'blocks': [i for i, step in enumerate(recorder.steps)
+                                                     if starts_block(lines, step)], 'steps_left_out': recorder.left_out, 'numbers_left_out': any(
                     'omitted' in v for step in recorder.steps for v in step['changed']),
                 'first_line': module.gpt.__code__.co_firstlineno, 'position': position,
                 'token': 'BOS' if position == 0 else self.tokenizer.uchars[tokens[position]],
-                'logits': [number(logit.data) for logit in logits], 'probs': [p.data for p in probs],
+                'logits': [number(logit.data) for logit in logits], 'probs': [number(p.data) for p in probs],
                 'temperature': temperature, 'engine': self.engine_name, 'edited': self.code is not None}
 
     def _run(self, function, *args):

@@ -69,6 +69,9 @@ def test_every_line_is_a_line_of_gpt_and_a_comprehension_is_one_step():
     assert texts.count('x = [xi.relu() for xi in x]') == 2  # once per layer, not once per element
     assert texts.count('attn_weights = softmax(attn_logits)') == 2 * 4  # loops over layers and heads are steps
     assert texts[-1] == "logits = linear(x, state_dict['lm_head'])" or texts[-1] == 'return logits'
+    blocks = [texts[i] for i in trace['blocks']]  # Run to next block stops at loops and commented blocks
+    assert blocks.count('for li in range(n_layer):') == 2 and blocks.count('for h in range(n_head):') == 2 * 4
+    assert blocks.count('x_residual = x') == 2 * 2 and blocks[0] == 'for li in range(n_layer):'
     relu = [v for step in trace['steps'] if source[step['line']] == 'x = [xi.relu() for xi in x]'
             for v in step['changed']]
     assert relu[0]['name'] == 'x' and relu[0]['kind'] == 'vector' and relu[0]['shape'] == [64]
