@@ -1,4 +1,4 @@
-"""Watch gpt() run: one forward pass of the real function, line by line, under sys.settrace.
+"""Watch gpt() run: one forward pass of the real function, line by line (sys.monitoring, or sys.settrace).
 
 Nothing here changes what gpt() computes: the tracer only reads the local variables of gpt()'s own frame after
 each of its lines (the functions it calls, rmsnorm, linear, softmax, and comprehensions, run untraced, so a
@@ -13,10 +13,15 @@ MAX_NUMBERS = 200_000  # numbers a trace records in all; past it a variable is n
 MAX_STEPS = 5_000  # lines a trace records; the rest of the pass still runs, unrecorded
 
 
-@contextmanager
 def watching(code, on_line):
     """While inside, on_line(lineno, frame) is called before each line of the function whose code object is
-    `code`, and on_line(None, frame) as it returns; other functions run untraced."""
+    `code`, and on_line(None, frame) as it returns; other functions run untraced. Python 3.12 and later watch
+    that function alone (sys.monitoring); before, sys.settrace sees every call and traces only that one."""
+    return _monitored(code, on_line) if hasattr(sys, 'monitoring') else _traced(code, on_line)
+
+
+@contextmanager
+def _traced(code, on_line):
     def local(frame, event, arg):
         if event == 'line':
             on_line(frame.f_lineno, frame)
@@ -33,6 +38,32 @@ def watching(code, on_line):
         yield
     finally:
         sys.settrace(previous)
+
+
+@contextmanager
+def _monitored(code, on_line):
+    monitoring = sys.monitoring
+    events = monitoring.events
+    tool = _free_tool(monitoring)
+    monitoring.register_callback(tool, events.LINE, lambda c, line: on_line(line, sys._getframe(1)))
+    monitoring.register_callback(tool, events.PY_RETURN, lambda c, offset, value: on_line(None, sys._getframe(1)))
+    monitoring.set_local_events(tool, code, events.LINE | events.PY_RETURN)
+    try:
+        yield
+    finally:
+        monitoring.set_local_events(tool, code, 0)
+        monitoring.register_callback(tool, events.LINE, None)
+        monitoring.register_callback(tool, events.PY_RETURN, None)
+        monitoring.free_tool_id(tool)
+
+
+def _free_tool(monitoring):
+    """A sys.monitoring tool id no debugger or profiler holds (they take 0 to 2 and 5)."""
+    for tool in (3, 4, 0, 1, 2, 5):
+        if monitoring.get_tool(tool) is None:
+            monitoring.use_tool_id(tool, 'microgpt')
+            return tool
+    raise RuntimeError('every sys.monitoring tool id is in use')
 
 
 def number(x):
