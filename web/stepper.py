@@ -60,12 +60,9 @@ async def on_run(event):
 
 @on('keydown', '#stepper-prefix')
 async def on_key(event):
-    if event.key == 'Enter':
-        await VIEW.refresh()
+    await views.on_enter(VIEW, event)
 
 
 @on('click', '#samples')
 async def on_sample(event):
-    word = event.target.getAttribute('data-sample')
-    if word is not None:
-        el('stepper-prefix').value = word
+    views.take_sample(event, 'stepper-prefix')  # filled, not asked: the trace is asked for by its button
