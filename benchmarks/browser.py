@@ -19,6 +19,9 @@ Sections (all of them unless --only names some), each printing its figures as it
             try), R runs of S seconds each, taking turns; and the worker's time for one autosave (export_state:
             state.dumps at the default size with a 1000-row log) under Pyodide in Node.js, as a share of the
             autosave interval: a figure free of the noise of page runs on a shared machine.
+  stepper   Step through gpt() at the default size (original engine, after 20 steps): a position's whole trace
+            from the request to drawn, and in the worker, for R x 8 positions of a word; then moving between
+            steps (Next over every step of a trace: stepper.go and the layout it causes, in the page).
 """
 import argparse
 import re
@@ -413,7 +416,45 @@ def autosave_section(browser, url, args, dist):
             '(runs on a shared machine vary by more than autosave costs: compare the ranges and the worker figure)']
 
 
-SECTIONS = {'engines': engines_section, 'ready': ready_section, 'autosave': autosave_section}
+def stepper_section(browser, url, args, dist):
+    page = browser.new_page()
+    visit(page, url)
+    page.get_by_label('Steps', exact=True).fill('1000')
+    page.get_by_role('button', name='Reset', exact=True).click()
+    for _ in range(20):
+        page.get_by_role('button', name='Step', exact=True).click()
+    wait_for_step(page, 20)
+    page.wait_for_function('() => window.codeEditor && codeEditor.ready()', timeout=60_000)
+    word, totals, workers, moves = 'marianne', [], [], []
+    for _ in range(args.repeats):
+        for position in range(1, len(word) + 1):
+            page.evaluate('document.querySelector("#stepper-vars").removeAttribute("data-ms")')
+            page.locator('#stepper-prefix').fill(word)
+            page.locator('#stepper-position').fill(str(position))
+            page.get_by_role('button', name='Step through', exact=True).click()
+            page.wait_for_function('() => document.querySelector("#stepper-vars").hasAttribute("data-ms")',
+                                   timeout=60_000)
+            totals.append(float(page.get_attribute('#stepper-vars', 'data-ms')))
+            workers.append(float(page.get_attribute('#stepper-vars', 'data-worker-ms')))
+            moves += page.evaluate("""() => {
+                const n = stepper.trace().steps.length, out = [];
+                for (let i = 0; i < n; i++) {
+                    const t0 = performance.now(); stepper.go(i); document.body.offsetHeight;
+                    out.push(performance.now() - t0);
+                }
+                return out; }""")
+    page.close()
+    lines = [f'a trace (one position of "{word}", 20 steps trained): request to drawn median '
+             f'{statistics.median(totals):.0f} ms (max {max(totals):.0f}), in the worker median '
+             f'{statistics.median(workers):.0f} ms (max {max(workers):.0f}), {len(totals)} traces',
+             f'moving to a step: median {statistics.median(moves):.1f} ms, max {max(moves):.1f} ms '
+             f'({len(moves)} moves)']
+    print('\n'.join(lines), flush=True)
+    return lines
+
+
+SECTIONS = {'engines': engines_section, 'ready': ready_section, 'autosave': autosave_section,
+            'stepper': stepper_section}
 
 
 def main():

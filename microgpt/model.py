@@ -6,6 +6,7 @@ import math
 
 from .autograd import Value
 from .engine import NonFiniteLoss
+from .tracing import collect
 
 
 def matrix(rng, nout, nin, std=0.08):
@@ -62,8 +63,7 @@ def rmsnorm(x):
     return [xi * scale for xi in x]
 
 
-def gpt(token_id, pos_id, keys, values, state_dict, n_layer, n_head, attention=None):
-    """Logits for the next token. attention: if a list, gets each layer's list of each head's attention weights."""
+def gpt(token_id, pos_id, keys, values, state_dict, n_layer, n_head):
     head_dim = len(state_dict['wte'][0]) // n_head
     tok_emb = state_dict['wte'][token_id]  # token embedding
     pos_emb = state_dict['wpe'][pos_id]  # position embedding
@@ -79,8 +79,6 @@ def gpt(token_id, pos_id, keys, values, state_dict, n_layer, n_head, attention=N
         keys[li].append(k)
         values[li].append(v)
         x_attn = []
-        if attention is not None:
-            attention.append([])
         for h in range(n_head):
             hs = h * head_dim
             q_h = q[hs:hs+head_dim]
@@ -88,8 +86,6 @@ def gpt(token_id, pos_id, keys, values, state_dict, n_layer, n_head, attention=N
             v_h = [vi[hs:hs+head_dim] for vi in values[li]]
             attn_logits = [sum(q_h[j] * k_h[t][j] for j in range(head_dim)) / head_dim**0.5 for t in range(len(k_h))]
             attn_weights = softmax(attn_logits)
-            if attention is not None:
-                attention[-1].append([w.data for w in attn_weights])
             head_out = [sum(attn_weights[t] * v_h[t][j] for t in range(len(v_h))) for j in range(head_dim)]
             x_attn.extend(head_out)
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
@@ -129,7 +125,7 @@ class OriginalEngine:
     def new_cache(self):
         return [[] for _ in range(self.config.n_layer)], [[] for _ in range(self.config.n_layer)]
 
-    def _forward(self, tokens, attention=None):
+    def _forward(self, tokens):
         """Forward the token sequence through the model, building up the computation graph all the way to the loss."""
         cfg = self.config
         n = min(cfg.block_size, len(tokens) - 1)
@@ -137,8 +133,7 @@ class OriginalEngine:
         losses = []
         for pos_id in range(n):
             token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
-            logits = gpt(token_id, pos_id, keys, values, self.state_dict, cfg.n_layer, cfg.n_head,
-                         None if attention is None else attention[pos_id])
+            logits = gpt(token_id, pos_id, keys, values, self.state_dict, cfg.n_layer, cfg.n_head)
             probs = softmax(logits)
             loss_t = -probs[target_id].log()
             losses.append(loss_t)
@@ -187,9 +182,12 @@ class OriginalEngine:
         return self._forward(tokens).data
 
     def attention_maps(self, tokens):
-        """maps[layer][head][t][s], as engine.py describes."""
-        n = min(self.config.block_size, len(tokens) - 1)
-        by_position = [[] for _ in range(n)]  # gpt() fills [layer][head] at each position
-        self._forward(tokens, by_position)
-        return [[[by_position[t][li][h] for t in range(n)] for h in range(self.config.n_head)]
-                for li in range(self.config.n_layer)]
+        """maps[layer][head][t][s], as engine.py describes: every attn_weights gpt() computes, read as it runs
+        (tracing.py), position by position, layer by layer, head by head."""
+        n_layer, n_head = self.config.n_layer, self.config.n_head
+        maps = [[[] for _ in range(n_head)] for _ in range(n_layer)]
+        found = collect(gpt, ['attn_weights'], lambda: self._forward(tokens))[1]['attn_weights']
+        for i, attn_weights in enumerate(found):  # in the order gpt() makes them: position, layer, head
+            li, h = divmod(i % (n_layer * n_head), n_head)
+            maps[li][h].append([w.data for w in attn_weights])
+        return maps

@@ -8,13 +8,16 @@ import random
 import time
 from collections import namedtuple
 from contextlib import contextmanager
+from pathlib import Path
 
 from .config import check_size
 from .data import Tokenizer
 from .engine import NonFiniteLoss
 from .edits import CodeError, is_finite_float, not_a_finite_float
 from .errors import ConfigError, MicrogptError, TrainingError
+from . import model
 from .model import OriginalEngine, count_params, init_weights
+from .tracing import number, starts_block, trace_call
 
 StepResult = namedtuple('StepResult', 'step loss learning_rate')
 
@@ -263,6 +266,40 @@ class Trainer:
         """Every attention weight of a forward pass over a document: maps[layer][head][t][s] (engine.py)."""
         with gc_paused():
             return self._run(self.engine.attention_maps, self._encode(doc))
+
+    def step_through(self, prefix, position, temperature=None):
+        """gpt() at one position of BOS + prefix, line by line, with the variables each line changed (tracing.py).
+        Forward only: no random generator, nothing changes. The efficient engine's weights are stepped through
+        the original gpt() (both compute the same numbers); edited code steps through its own gpt()."""
+        temperature = self.config.temperature if temperature is None else temperature
+        self.config.replace(temperature=temperature)  # validates it
+        tokens = self._encode(prefix)[:-1]
+        limit = min(len(tokens), self.config.block_size)
+        if not 0 <= position < limit:
+            raise MicrogptError(f'position must be between 0 and {limit - 1} (BOS, then one for each character'
+                                f'{" that fits the block size" if len(tokens) > limit else ""}), got {position}')
+        with gc_paused():
+            return self._run(self._step_through, tokens, position, temperature)
+
+    def _step_through(self, tokens, position, temperature):
+        module = model if self.code is None else self.code.model
+        engine = self.engine
+        if not isinstance(engine, module.OriginalEngine):  # the efficient engine: the same weights as Values
+            engine = module.OriginalEngine(self.config, engine.weights())
+        cfg, keys, values = self.config, *engine.new_cache()
+        args = lambda pos_id: (tokens[pos_id], pos_id, keys, values, engine.state_dict, cfg.n_layer, cfg.n_head)
+        for pos_id in range(position):  # the earlier positions fill the key/value cache, untraced
+            module.gpt(*args(pos_id))
+        logits, recorder = trace_call(module.gpt, args(position), skip=('state_dict',))
+        probs = module.softmax([logit / temperature for logit in logits])
+        lines = (self.code.sources['microgpt/model.py'] if self.code else Path(model.__file__).read_text()).splitlines()
+        return {'steps': recorder.steps, 'blocks': [i for i, step in enumerate(recorder.steps)
+                                                     if starts_block(lines, step)], 'steps_left_out': recorder.left_out, 'numbers_left_out': any(
+                    'omitted' in v for step in recorder.steps for v in step['changed']),
+                'first_line': module.gpt.__code__.co_firstlineno, 'position': position,
+                'token': 'BOS' if position == 0 else self.tokenizer.uchars[tokens[position]],
+                'logits': [number(logit.data) for logit in logits], 'probs': [number(p.data) for p in probs],
+                'temperature': temperature, 'engine': self.engine_name, 'edited': self.code is not None}
 
     def _run(self, function, *args):
         """function(*args); with edited code, what it raises is a CodeError saying where."""

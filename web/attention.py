@@ -35,14 +35,10 @@ async def on_show(event):
 
 @on('keydown', '#attention-word')
 async def on_key(event):
-    if event.key == 'Enter':
-        await VIEW.refresh()
+    await views.on_enter(VIEW, event)
 
 
 @on('click', '#samples')
 async def on_sample(event):
-    word = event.target.getAttribute('data-sample')
-    if word is None:
-        return
-    el('attention-word').value = word
-    await VIEW.refresh()
+    if views.take_sample(event, 'attention-word'):
+        await VIEW.refresh()

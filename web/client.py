@@ -204,6 +204,11 @@ def attention(word):
     return call('attention', word, work_ms=2 * C.step_ms)
 
 
+def step_through(prefix, position, temperature_text):
+    return call('step_through', prefix, position, temperature_text, work_ms=4 * C.step_ms,
+                limit_steps=1 if C.edited else 0)
+
+
 def code_files():
     return call('code_files')
 

@@ -11,22 +11,29 @@ import { Compartment, EditorState, StateEffect, StateField } from "@codemirror/s
 import { Decoration } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
 
-const markLine = StateEffect.define();  // a line number to mark (0: none)
-const errorMark = StateField.define({
-  create: () => Decoration.none,
-  update(marks, tr) {
-    marks = marks.map(tr.changes);
-    for (const effect of tr.effects) {
-      if (!effect.is(markLine)) continue;
-      const n = effect.value;
-      marks = n >= 1 && n <= tr.state.doc.lines
-        ? Decoration.set([Decoration.line({ class: "cm-error-line" }).range(tr.state.doc.line(n).from)])
-        : Decoration.none;
-    }
-    return marks;
-  },
-  provide: (field) => EditorView.decorations.from(field),
-});
+// A marked line of the editor: one effect to set it (a line number, 0: none), one field that draws it.
+function lineMark(className) {
+  const effect = StateEffect.define();
+  const field = StateField.define({
+    create: () => Decoration.none,
+    update(marks, tr) {
+      marks = marks.map(tr.changes);
+      for (const e of tr.effects) {
+        if (!e.is(effect)) continue;
+        const n = e.value;
+        marks = n >= 1 && n <= tr.state.doc.lines
+          ? Decoration.set([Decoration.line({ class: className }).range(tr.state.doc.line(n).from)])
+          : Decoration.none;
+      }
+      return marks;
+    },
+    provide: (f) => EditorView.decorations.from(f),
+  });
+  return [effect, field];
+}
+
+const [markLine, errorMark] = lineMark("cm-error-line");  // an error's line (code_panel.py)
+const [stepLine, stepMark] = lineMark("cm-step-line");  // the line Step through is at (stepper.js)
 
 const theme = EditorView.theme({
   "&": { fontSize: "13px", border: "1px solid #cbd5e1", borderRadius: "8px", backgroundColor: "#ffffff" },
@@ -35,6 +42,7 @@ const theme = EditorView.theme({
                     maxHeight: "460px", overflow: "auto" },
   ".cm-gutters": { backgroundColor: "#f8fafc", color: "#5b6b80", borderRight: "1px solid #e2e8f0" },
   ".cm-error-line": { backgroundColor: "#fee2e2", boxShadow: "inset 3px 0 0 #b91c1c" },
+  ".cm-step-line": { backgroundColor: "#e0e7ff", boxShadow: "inset 3px 0 0 #4338ca" },
   "&.cm-readonly .cm-cursor": { display: "none" },
 });
 
@@ -69,7 +77,7 @@ const E = {
 
 function extensions(path) {
   return [
-    basicSetup, python(), syntaxHighlighting(highlight), theme, errorMark,
+    basicSetup, python(), syntaxHighlighting(highlight), theme, errorMark, stepMark,
     E.editableConf.of([EditorState.readOnly.of(!E.editable), EditorView.editable.of(E.editable),
                        EditorView.editorAttributes.of({ class: E.editable ? "" : "cm-readonly" })]),
     E.labelConf.of(EditorView.contentAttributes.of({ "aria-label": path, tabindex: "0" })),
@@ -186,6 +194,18 @@ window.codeEditor = {
     }
   },
   marked() { return E.mark ? JSON.stringify(E.mark) : ""; },
+  // Step through's line of a file (shows that file, scrolls to it); line 0: clear it
+  markStep(path, line) {
+    if (!E.files.includes(path)) return;
+    if (E.current !== path) show(path);
+    const effects = [stepLine.of(line)];
+    if (line >= 1 && line <= E.view.state.doc.lines) {
+      effects.push(EditorView.scrollIntoView(E.view.state.doc.line(line).from, { y: "nearest" }));
+    }
+    E.view.dispatch({ effects });
+    E.step = line;
+  },
+  stepped() { return E.step || 0; },
   onChange(callback) { E.listeners.push(callback); },
   blob(text) { return new Blob([text], { type: "application/json" }); },  // for share.js's pack
 };

@@ -32,6 +32,7 @@ import next_token  # noqa: F401 - the Next character view's handlers
 import restart  # noqa: F401 - its button's handler, and what the page does when the worker is gone
 import share
 import share_panel  # noqa: F401 - the Share panel's handlers
+import stepper  # noqa: F401 - Step through's handlers
 import training  # noqa: F401 - its buttons' handlers
 from session import S, lock, ready_event
 from status import update_buttons, update_status

@@ -80,3 +80,19 @@ def timed(box, r, ms):
     """Mark a drawing with its answer's times (the worker's, and from the request to drawn) for the benchmark."""
     el(box).setAttribute('data-worker-ms', '%.1f' % r['ms'])
     el(box).setAttribute('data-ms', '%.1f' % ms)
+
+
+async def on_enter(view, event):
+    """A view's field: Enter asks the view."""
+    if event.key == 'Enter':
+        await view.refresh()
+
+
+def take_sample(event, field):
+    """A sample clicked (the samples are buttons with data-sample) goes into a view's field: True if one did.
+    (Each view keeps its own module-level handlers: PyScript's MicroPython takes a closure or a bound method
+    over a coroutine function for a coroutine function itself.)"""
+    word = event.target.getAttribute('data-sample')
+    if word is not None:
+        el(field).value = word
+    return word is not None

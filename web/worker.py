@@ -42,6 +42,10 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 | attention(word)            | a word                                 | gen, step, word, tokens (each position's  |
 |                            |                                        | input: 'BOS', then characters), ms,       |
 |                            |                                        | maps[layer][head][t][s], truncated        |
+| step_through(prefix, pos,  | the text typed, a position (0: BOS),   | gen, step, prefix, ms, labels (each token:|
+|              temperature)  | the temperature typed                  | its character, 'end' for BOS), and        |
+|                            |                                        | Trainer.step_through's keys: steps [{line,|
+|                            |                                        | changed}], first_line, logits, probs, ... |
 | code_files()               |                                        | files [{path, text}] as shipped (model.py |
 |                            |                                        | first), edited {path: text} of the model  |
 | code_check(sources_json)   | {path: text} in the editor             | changed [paths], diff (unified, difflib): |
@@ -430,6 +434,18 @@ def attention(word):
                   'truncated': len(word) + 1 > n, 'ms': (time.perf_counter() - start) * 1000})
 
 
+def step_through(prefix, position, temperature_text):
+    """gpt() at one position of the prefix, line by line, with the variables each line changed (forward only)."""
+    start = time.perf_counter()
+    t = S.trainer
+    try:
+        temperature = SETTING['temperature'].parse(temperature_text)
+        trace = t.step_through(str(prefix), int(position), temperature)
+    except mg.MicrogptError as e:
+        return _error(e)
+    return _json(dict(trace, gen=S.gen, step=t.step_count, prefix=str(prefix),
+                      labels=list(t.tokenizer.uchars) + ['end'], ms=(time.perf_counter() - start) * 1000))
+
 
 # -- edited code: the Code panel ----------------------------------------------------------------------------
 def code_files():
@@ -464,8 +480,8 @@ def code_train(settings_json, sources_json):
 
 
 PROTOCOL = (init, stage_url, adopt, describe, reset, train, set_num_steps, set_engine, sample,
-            verify, log_csv, check_link, export_state, import_state, next_token, attention, code_files, code_check,
-            code_train)
+            verify, log_csv, check_link, export_state, import_state, next_token, attention, step_through, code_files,
+            code_check, code_train)
 for _f in PROTOCOL:
     setattr(sync, _f.__name__, _f)
 js.performance.mark('microgpt:worker-ready')  # start-up's timeline (benchmarks/browser.py)
