@@ -115,6 +115,8 @@ REFUSED_STATES = [
     ('nan-log.json', _damaged(log=lambda log: ['1,nan,0.01'] + log[1:]), 'log row 1 is damaged'),
     ('uchars-list.json', _damaged(uchars=['a', 'b', 'c']), 'the vocabulary should be text'),
     ('not-json.json', b'{"format": "microgpt-state", "version": 1,', 'not a JSON state'),
+]
+
 # Links refused whole, before any part is read: (the fragment, a piece of the one message). Chromium accepts
 # addresses up to 2 MB; the page's own links stay under about 20,000 characters and 20 parts.
 REFUSED_LINKS = [
