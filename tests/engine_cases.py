@@ -1,5 +1,6 @@
 """The engines' bit-for-bit cases, without pytest: tests/test_efficient.py runs them natively, and
 tests/pyodide_engines.py runs them under Pyodide (CPython 3.14, the page's interpreter)."""
+import json
 import math
 import random
 import struct
@@ -83,13 +84,20 @@ def bits_of(nested):
     return [bits_of(x) for x in nested]
 
 
+def with_weights(trainer, weights):
+    """The run with its engine holding these weights: nan and inf too, which a saved state may not hold
+    (state.py refuses them on loading)."""
+    trainer.engine = type(trainer.engine)(trainer.config, weights)
+    return trainer
+
+
 def non_finite_grads(case):
     """Where ReLU's zeros meet inf or nan (0.0 * inf is nan), no term may be skipped. A dead unit: its fc1
     row is zeros, so it is inactive at every position. Returns both engines' (loss, gradients) for one
     document, every float as bits()."""
     config, docs = Config(n_embd=8, n_head=2, n_layer=2, block_size=8, num_steps=5), WORDS
     state = Trainer(config, docs, 'original').export_state()
-    weights = state['weights']
+    weights = json.loads(json.dumps(state['weights']))
     if case == 'fc1 weight nan':
         weights['layer0.mlp_fc1'][5][2] = math.nan
     elif case == 'nan behind a dead unit':
@@ -103,7 +111,8 @@ def non_finite_grads(case):
         for row in weights['layer1.mlp_fc2']:
             row[7] = 1e307  # finite, its largest |weight| finite, but its input gradient overflows: 0.0 * inf is nan
         weights['lm_head'] = [[w * 1000 for w in row] for row in weights['lm_head']]
-    original, efficient = Trainer.from_state(state, 'original'), Trainer.from_state(state, 'efficient')
+    original = with_weights(Trainer.from_state(state, 'original'), weights)
+    efficient = with_weights(Trainer.from_state(state, 'efficient'), weights)
     tokens = original.tokenizer.encode('bartholomew')
     loss, grads = original_grads(original, tokens)
     e_loss, e_grads = efficient.engine.loss_and_grads(tokens)

@@ -182,8 +182,8 @@ def test_sampling_and_forward_passes_of_broken_code_say_where():
     with pytest.raises(CodeError) as e:
         trainer.sample(1)
     assert (e.value.file, e.value.line) == (MODEL, line) and 'NameError' in e.value.message
-    sources, line = edit(MODEL, '                attention[-1].append([w.data for w in attn_weights])',
-                         '                attention[-1].append([w.dta for w in attn_weights])')
+    sources, line = edit(MODEL, '            maps[li][h].append([w.data for w in attn_weights])',
+                         '            maps[li][h].append([w.dta for w in attn_weights])')
     trainer = mg.Trainer(config(), DOCS, code=edited(sources))
     with pytest.raises(CodeError) as e:
         trainer.attention_maps('emma')
