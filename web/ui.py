@@ -20,14 +20,29 @@ def now():
 def on(event_type, selector):
     """Register an async handler for a DOM event, run as an asyncio task.
 
+    A click while the handler's previous click is still running or queued (waiting for the lock) is dropped:
+    a storm of clicks leaves at most one of each action to do, never a queue that acts for a minute.
     (MicroPython's asyncio.Lock only hands over between asyncio tasks: a coroutine that a JS event runs
     directly can hang the page while it waits for the lock.)"""
     def decorator(handler):
-        def start_task(event):
-            asyncio.create_task(handler(event))
+        busy = [False]  # a click's task is running or queued
+
+        def start_task(event):  # no closure of a coroutine here: PyScript would take start_task for one
+            if event_type != 'click':
+                asyncio.create_task(handler(event))
+            elif not busy[0]:
+                busy[0] = True
+                asyncio.create_task(_click(handler, busy, event))
         when(event_type, selector)(start_task)
         return handler
     return decorator
+
+
+async def _click(handler, busy, event):
+    try:
+        await handler(event)
+    finally:
+        busy[0] = False
 
 
 class Alert:
