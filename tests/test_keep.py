@@ -31,6 +31,14 @@ STORED_STEP = "async () => { const m = await keepStore.meta(); return m ? JSON.p
 KILL_WORKER = "document.querySelector('script[type=\"py\"][worker]').xworker.terminate()"
 
 
+@pytest.fixture(autouse=True)
+def patient_expect():
+    """Messages that come after a run's samples may take longer than expect()'s 5 s on a loaded machine."""
+    expect.set_options(timeout=STEP_TIMEOUT)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 # -- helpers --------------------------------------------------------------------------------------------------
 def words_run(ui, tmp_path):
     """The page on test_log.py's words, seed and steps: a fresh model, no step trained."""
@@ -78,17 +86,22 @@ def wait_stored(ui, predicate, timeout=STEP_TIMEOUT):
         ui.page.wait_for_timeout(100)
 
 
+OPEN_DB = """new Promise((ok, fail) => {
+    const r = indexedDB.open('microgpt');
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error);
+})"""
+ASKED = "(request) => new Promise((ok) => { request.onsuccess = () => ok(request.result); })"
 STORED = """async () => {  // every run in IndexedDB: {id: [step, the state's type]}
-    const db = await new Promise((ok, fail) => { const r = indexedDB.open('microgpt'); r.onsuccess = () => ok(r.result);
-                                                 r.onerror = () => fail(r.error); });
-    const tx = db.transaction(['meta', 'runs']);
-    const all = (store, what) => new Promise((ok) => { const r = tx.objectStore(store)[what](); r.onsuccess = () => ok(r.result); });
-    const [ids, metas, states] = await Promise.all([all('meta', 'getAllKeys'), all('meta', 'getAll'), all('runs', 'getAll')]);
+    const db = await %s, asked = %s;
+    const tx = db.transaction(['meta', 'runs']), metas = tx.objectStore('meta');
+    const [ids, meta, states] = await Promise.all(
+        [asked(metas.getAllKeys()), asked(metas.getAll()), asked(tx.objectStore('runs').getAll())]);
     db.close();
     const out = {};
-    ids.forEach((id, i) => { out[id] = [JSON.parse(metas[i].meta).step, Object.prototype.toString.call(states[i])]; });
+    ids.forEach((id, i) => { out[id] = [JSON.parse(meta[i].meta).step, Object.prototype.toString.call(states[i])]; });
     return out;
-}"""
+}""" % (OPEN_DB, ASKED)
 
 
 def stored_runs(ui):
@@ -427,16 +440,16 @@ def test_each_tab_keeps_its_own_run_and_restart_restores_the_tabs_own(browser, s
 
 
 FAKE_RUNS = """async (n) => {  // n runs of closed tabs, saved at 1..n ms (long ago), step 1 each
-    const db = await new Promise((ok) => { const r = indexedDB.open('microgpt'); r.onsuccess = () => ok(r.result); });
+    const db = await %s;
     const tx = db.transaction(['meta', 'runs'], 'readwrite');
     for (let i = 1; i <= n; i++) {
-        tx.objectStore('meta').put({meta: JSON.stringify({step: 1, num_steps: 9, summary: 'fake ' + i}), saved: i},
-                                   'tab-fake-' + i);
+        const meta = JSON.stringify({step: 1, num_steps: 9, summary: 'fake ' + i});
+        tx.objectStore('meta').put({meta, saved: i}, 'tab-fake-' + i);
         tx.objectStore('runs').put(new Uint8Array([123, 125]), 'tab-fake-' + i);
     }
     await new Promise((ok) => { tx.oncomplete = ok; });
     db.close();
-}"""
+}""" % OPEN_DB
 
 
 def test_an_autosave_keeps_the_newest_five_runs_of_closed_tabs(ui):
@@ -468,13 +481,12 @@ def test_the_run_is_stored_as_bytes_and_resumes_where_blobs_are_refused(browser,
         p.fresh(20)
         p.step(3)
         autosave_at(p, 3)
-        stored = p.page.evaluate("""async () => {
-            const db = await new Promise((ok) => { const r = indexedDB.open('microgpt'); r.onsuccess = () => ok(r.result); });
-            const state = await new Promise((ok) => {
-                const r = db.transaction('runs').objectStore('runs').get(keepStore.tab); r.onsuccess = () => ok(r.result); });
+        stored = p.page.evaluate("""async (id) => {
+            const db = await %s, asked = %s;
+            const state = await asked(db.transaction('runs').objectStore('runs').get(id));
             db.close();
             return [Object.prototype.toString.call(state), JSON.parse(new TextDecoder().decode(state)).step];
-        }""".replace('keepStore.tab', json.dumps(p.page.evaluate(TAB_ID))))
+        }""" % (OPEN_DB, ASKED), p.page.evaluate(TAB_ID))
         assert stored == ['[object Uint8Array]', 3]
         p.page.reload()
         p.wait_enabled('Train')
@@ -489,14 +501,19 @@ def test_the_run_is_stored_as_bytes_and_resumes_where_blobs_are_refused(browser,
 
 
 MAKE_VERSION_1 = """async ([meta, text]) => {  // the single autosave of before: one record {meta, state: Blob, saved}
-    await new Promise((ok, fail) => { const r = indexedDB.deleteDatabase('microgpt'); r.onsuccess = ok; r.onerror = fail; });
+    await new Promise((ok, fail) => {
+        const r = indexedDB.deleteDatabase('microgpt');
+        r.onsuccess = ok;
+        r.onerror = fail;
+    });
     const db = await new Promise((ok) => {
         const r = indexedDB.open('microgpt', 1);
         r.onupgradeneeded = () => r.result.createObjectStore('runs');
         r.onsuccess = () => ok(r.result);
     });
     const tx = db.transaction('runs', 'readwrite');
-    tx.objectStore('runs').put({meta, state: new Blob([text], {type: 'application/json'}), saved: Date.now()}, 'latest');
+    const state = new Blob([text], {type: 'application/json'});
+    tx.objectStore('runs').put({meta, state, saved: Date.now()}, 'latest');
     await new Promise((ok) => { tx.oncomplete = ok; });
     db.close();
 }"""

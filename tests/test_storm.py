@@ -8,7 +8,7 @@ is about the shipped engine). A disabled button ignores a click, as it does a pe
 import re
 import time
 
-from test_page import Page, ui  # noqa: F401 - the fixture
+from test_page import ui  # noqa: F401 - the fixture
 
 SEED, CLICKS, GAP_MS = 18, 200, 20
 SETTLE_S = 10  # the page must settle this soon after the last click (issue: 5 s; the machine is shared)

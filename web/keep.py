@@ -16,7 +16,7 @@ import settings_form
 import training
 from session import S, lock, wait_ready
 from status import update_buttons, update_status
-from ui import alert, el, now, on, plural, set_text
+from ui import alert, el, now, on, plural
 
 AUTOSAVE_MS = 5000  # while training, the run is stored this often (and on Pause, and when the tab is hidden)
 MODEL_KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'vocab_size', 'source', 'validation',
