@@ -92,10 +92,14 @@
   function hold(id, waitMs) {
     return new Promise((resolve) => {
       const timeout = waitMs && AbortSignal.timeout ? { signal: AbortSignal.timeout(waitMs) } : { ifAvailable: true };
-      navigator.locks.request(LOCK + id, timeout, (lock) => {
-        resolve(!!lock);
-        return lock ? new Promise(() => {}) : undefined;
-      }).catch(() => resolve(false));
+      try {
+        navigator.locks.request(LOCK + id, timeout, (lock) => {
+          resolve(!!lock);
+          return lock ? new Promise(() => {}) : undefined;
+        }).catch(() => resolve(false));
+      } catch (err) {  // e.g. refused in this context: the id stays unheld
+        resolve(false);
+      }
     });
   }
 
