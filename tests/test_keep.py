@@ -32,6 +32,14 @@ STORED_STEP = "async () => { const m = await keepStore.meta(); return m ? JSON.p
 KILL_WORKER = "document.querySelector('script[type=\"py\"][worker]').xworker.terminate()"
 
 
+@pytest.fixture(autouse=True)
+def patient_expect():
+    """Messages that come after a run's samples may take longer than expect()'s 5 s on a loaded machine."""
+    expect.set_options(timeout=STEP_TIMEOUT)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 # -- helpers --------------------------------------------------------------------------------------------------
 def words_run(ui, tmp_path):
     """The page on test_log.py's words, seed and steps: a fresh model, no step trained."""
@@ -79,6 +87,28 @@ def wait_stored(ui, predicate, timeout=STEP_TIMEOUT):
         ui.page.wait_for_timeout(100)
 
 
+OPEN_DB = """new Promise((ok, fail) => {
+    const r = indexedDB.open('microgpt');
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error);
+})"""
+ASKED = "(request) => new Promise((ok) => { request.onsuccess = () => ok(request.result); })"
+STORED = """async () => {  // every run in IndexedDB: {id: [step, the state's type]}
+    const db = await %s, asked = %s;
+    const tx = db.transaction(['meta', 'runs']), metas = tx.objectStore('meta');
+    const [ids, meta, states] = await Promise.all(
+        [asked(metas.getAllKeys()), asked(metas.getAll()), asked(tx.objectStore('runs').getAll())]);
+    db.close();
+    const out = {};
+    ids.forEach((id, i) => { out[id] = [JSON.parse(meta[i].meta).step, Object.prototype.toString.call(states[i])]; });
+    return out;
+}""" % (OPEN_DB, ASKED)
+
+
+def stored_runs(ui):
+    return ui.page.evaluate(STORED)
+
+
 def run_cli_native(cwd, *args):
     out = subprocess.run([sys.executable, '-m', 'microgpt', *map(str, args)], cwd=cwd, capture_output=True,
                          text=True, env={'PYTHONPATH': str(ROOT), 'PATH': '/usr/bin:/bin'}, timeout=300)
@@ -95,13 +125,17 @@ def run_cli_pyodide(dist_dir, cwd, *args):
 
 
 class Opener:
-    """A context where Page expects a browser (its own init scripts, e.g. storage refused)."""
+    """A context where Page expects a browser (its own init scripts, e.g. storage refused; `script`: the new
+    page's own)."""
 
-    def __init__(self, context):
-        self.context = context
+    def __init__(self, context, script=''):
+        self.context, self.script = context, script
 
     def new_page(self, **_):
-        return self.context.new_page()
+        page = self.context.new_page()
+        if self.script:
+            page.add_init_script(self.script)
+        return page
 
 
 def chart_points(ui):
@@ -260,35 +294,40 @@ def test_a_run_interrupted_by_a_reload_resumes_and_logs_the_same_bytes(ui, dist_
     stored = wait_stored(ui, lambda step: step > 0, timeout=120_000)  # autosaved while training
     ui.page.reload()  # mid-training: what was trained after the autosave is lost, and trained again
     ui.wait_enabled('Train')
-    offer = ui.page.get_by_role('group', name=re.compile('Resume the run'))
-    expect(offer).to_contain_text(re.compile(r'Resume the run from step (\d+) \(Names \(English first names\); '
-                                             rf'.*Steps {steps}.*original engine\)\?'))
+    offer = ui.page.get_by_role('group', name=re.compile('Resume a run kept in this browser'))
+    expect(offer).to_contain_text(re.compile(rf'The run from step (\d+) of {steps} \(Names \(English first names\); '
+                                             rf'.*Steps {steps}.*original engine\), saved just now'))
     at = int(re.search(r'from step (\d+)', offer.inner_text()).group(1))
     assert at >= stored and at < steps
     ui.button('Resume').click()
     ui.wait_status(at, steps)
     expect(offer).to_be_hidden()
-    expect(ui.page.locator('#samples li')).to_have_count(8)
+    expect(ui.page.locator('#samples li')).to_have_count(8, timeout=STEP_TIMEOUT)  # after the status
     assert chart_points(ui) == at
     train_to_end(ui, steps)
     assert ui.download_log(tmp_path) == (tmp_path / 'whole.csv').read_text()
     assert ui.errors == []
 
 
-def test_a_hidden_tab_saves_the_run_and_start_fresh_forgets_it(ui):
+def test_a_hidden_tab_saves_the_run_start_fresh_keeps_it_and_discard_forgets_it(ui):
     ui.fresh(20)
     ui.step(3)
     ui.page.evaluate(HIDE)
     assert wait_stored(ui, lambda step: step == 3) == 3
+    for _ in range(2):  # Start fresh leaves the run kept: it is offered again
+        ui.page.reload()
+        ui.wait_enabled('Train')
+        expect(ui.page.get_by_role('group', name=re.compile('Resume a run'))).to_contain_text('from step 3 of 20 (')
+        ui.button('Start fresh').click()
+        expect(ui.button('Resume')).to_be_hidden()
+        ui.wait_status(0, 20)  # the fresh model of the page's settings (kept in its URL)
     ui.page.reload()
     ui.wait_enabled('Train')
-    expect(ui.page.get_by_role('group', name=re.compile('Resume the run'))).to_contain_text('from step 3 (')
-    ui.button('Start fresh').click()
-    expect(ui.button('Resume')).to_be_hidden()
-    assert wait_stored(ui, lambda step: step == 0) == 0
-    ui.wait_status(0, 20)  # the fresh model of the page's settings (kept in its URL)
+    ui.button('Discard').click()
+    expect(ui.page.locator('#resume')).to_be_hidden()
     ui.page.reload()
     ui.wait_enabled('Train')
+    assert stored_runs(ui) == {}
     assert not ui.button('Resume').is_visible() and not ui.button('Start fresh').is_visible()
 
 
@@ -333,6 +372,170 @@ def test_restart_after_a_gone_worker_restores_the_last_autosave(ui):
     expect(ui.alert).to_contain_text(f'restored from its last autosave ({paused:,} steps)')
     ui.wait_status(paused, 100000)
     ui.step()
+
+
+# -- one run per tab (issue 18, item 7), bytes in storage (issue 20, item 3) ------------------------------
+TAB_ID = 'keepStore.tab'
+OFFERED = '#resume-runs li'
+
+
+def autosave_at(p, steps):
+    """Hide the tab (the run is saved) and wait until its stored step is `steps`."""
+    p.page.evaluate(HIDE)
+    wait_stored(p, lambda step: step == steps)
+
+
+def test_each_tab_keeps_its_own_run_and_restart_restores_the_tabs_own(browser, site_url):
+    context = browser.new_context(viewport={'width': 1366, 'height': 900})
+    a, b = Page(Opener(context), site_url), Page(Opener(context), site_url)
+    try:
+        a.fresh(20)
+        a.step(3)
+        autosave_at(a, 3)
+        b.fresh(30)
+        b.step(5)
+        autosave_at(b, 5)
+        tab_a, tab_b = a.page.evaluate(TAB_ID), b.page.evaluate(TAB_ID)
+        assert tab_a != tab_b
+        assert stored_runs(a) == {tab_a: [3, '[object Uint8Array]'], tab_b: [5, '[object Uint8Array]']}
+        # a tab duplicated (its sessionStorage copied): an id of its own, not the open tab's
+        c = Page(Opener(context, "sessionStorage.setItem('microgpt-tab', %s)" % json.dumps(tab_a)), site_url)
+        assert c.page.evaluate(TAB_ID) not in (tab_a, tab_b)
+        expect(c.page.locator('#resume')).to_be_hidden()  # the runs of open tabs are theirs
+        c.step()
+        autosave_at(c, 1)
+        c.close()
+        # Restart in A brings back A's run, not B's (saved later)
+        a.page.evaluate(KILL_WORKER)
+        a.button('Step').click()
+        expect(a.status).to_contain_text('The Python worker is gone', timeout=LOAD_TIMEOUT)
+        a.button('Restart').click()
+        expect(a.alert).to_contain_text('restored from its last autosave (3 steps)', timeout=LOAD_TIMEOUT)
+        a.wait_status(3, 20)
+        # B reloaded: its own run is offered, with the closed tab C's; A's (open) is not
+        b.page.reload()
+        b.wait_enabled('Train')
+        assert b.page.evaluate(TAB_ID) == tab_b  # the tab's id survives its reloads
+        offered = b.page.locator(OFFERED)
+        expect(offered).to_have_count(2)
+        assert 'step 1 of 1000' in offered.nth(0).inner_text() and 'step 5 of 30' in offered.nth(1).inner_text()
+        # A closed: B reloaded offers its runs too, newest first
+        a.close()
+        b.page.reload()
+        b.wait_enabled('Train')
+        expect(offered).to_have_count(3)
+        texts = offered.all_inner_texts()
+        assert ['step 1 of 1000' in texts[0], 'step 5 of 30' in texts[1], 'step 3 of 20' in texts[2]] == [True] * 3
+        offered.nth(2).get_by_role('button', name='Resume').click()  # A's run, resumed in B: B's own now
+        b.wait_status(3, 20)
+        expect(b.alert).to_contain_text('Resumed the run at step 3', timeout=STEP_TIMEOUT)  # after its samples
+        assert sorted(step for step, _ in stored_runs(b).values()) == [1, 3, 5]
+        assert stored_runs(b)[tab_b][0] == 3
+        b.step()
+        autosave_at(b, 4)
+        assert sorted(step for step, _ in stored_runs(b).values()) == [1, 4, 5]
+        assert b.errors == []
+    finally:
+        for p in (a, b):
+            if not p.page.is_closed():
+                p.close()
+        context.close()
+
+
+FAKE_RUNS = """async (n) => {  // n runs of closed tabs, saved at 1..n ms (long ago), step 1 each
+    const db = await %s;
+    const tx = db.transaction(['meta', 'runs'], 'readwrite');
+    for (let i = 1; i <= n; i++) {
+        const meta = JSON.stringify({step: 1, num_steps: 9, summary: 'fake ' + i});
+        tx.objectStore('meta').put({meta, saved: i}, 'tab-fake-' + i);
+        tx.objectStore('runs').put(new Uint8Array([123, 125]), 'tab-fake-' + i);
+    }
+    await new Promise((ok) => { tx.oncomplete = ok; });
+    db.close();
+}""" % OPEN_DB
+
+
+def test_an_autosave_keeps_the_newest_five_runs_of_closed_tabs(ui):
+    ui.fresh(20)
+    ui.step()
+    autosave_at(ui, 1)
+    ui.page.evaluate(FAKE_RUNS, 7)
+    ui.step()
+    autosave_at(ui, 2)
+    own = ui.page.evaluate(TAB_ID)
+    assert sorted(stored_runs(ui)) == sorted([own] + ['tab-fake-%d' % i for i in range(3, 8)])
+
+
+REFUSE_BLOBS = """
+const put = IDBObjectStore.prototype.put;
+IDBObjectStore.prototype.put = function (value, key) {  // as private WebKit does
+    if (value instanceof Blob || (value && value.state instanceof Blob))
+        throw new DOMException('Error preparing Blob/File data to be stored in object store', 'UnknownError');
+    return put.call(this, value, key);
+};
+"""
+
+
+def test_the_run_is_stored_as_bytes_and_resumes_where_blobs_are_refused(browser, site_url):
+    context = browser.new_context(viewport={'width': 1366, 'height': 900})
+    context.add_init_script(REFUSE_BLOBS)
+    p = Page(Opener(context), site_url)
+    try:
+        p.fresh(20)
+        p.step(3)
+        autosave_at(p, 3)
+        stored = p.page.evaluate("""async (id) => {
+            const db = await %s, asked = %s;
+            const state = await asked(db.transaction('runs').objectStore('runs').get(id));
+            db.close();
+            return [Object.prototype.toString.call(state), JSON.parse(new TextDecoder().decode(state)).step];
+        }""" % (OPEN_DB, ASKED), p.page.evaluate(TAB_ID))
+        assert stored == ['[object Uint8Array]', 3]
+        p.page.reload()
+        p.wait_enabled('Train')
+        p.button('Resume').click()
+        p.wait_status(3, 20)
+        p.step()
+        assert 'Autosave is off' not in p.alert.inner_text()
+        assert p.errors == []
+    finally:
+        p.close()
+        context.close()
+
+
+MAKE_VERSION_1 = """async ([meta, text]) => {  // the single autosave of before: one record {meta, state: Blob, saved}
+    await new Promise((ok, fail) => {
+        const r = indexedDB.deleteDatabase('microgpt');
+        r.onsuccess = ok;
+        r.onerror = fail;
+    });
+    const db = await new Promise((ok) => {
+        const r = indexedDB.open('microgpt', 1);
+        r.onupgradeneeded = () => r.result.createObjectStore('runs');
+        r.onsuccess = () => ok(r.result);
+    });
+    const tx = db.transaction('runs', 'readwrite');
+    const state = new Blob([text], {type: 'application/json'});
+    tx.objectStore('runs').put({meta, state, saved: Date.now()}, 'latest');
+    await new Promise((ok) => { tx.oncomplete = ok; });
+    db.close();
+}"""
+
+
+def test_the_single_autosave_of_before_is_offered_and_resumes(ui, tmp_path):
+    ui.fresh(20)
+    ui.step(3)
+    data = save_model(ui, tmp_path / 'run.json')
+    meta = json.dumps({'step': 3, 'num_steps': 20, 'engine': 'original', 'config': data['config'],
+                       'source': 'Names', 'summary': 'the old summary'})
+    ui.page.evaluate(MAKE_VERSION_1, [meta, (tmp_path / 'run.json').read_text(encoding='utf-8')])
+    ui.page.reload()
+    ui.wait_enabled('Train')
+    expect(ui.page.locator(OFFERED)).to_have_text(re.compile(r'The run from step 3 of 20 \(the old summary\)'))
+    ui.button('Resume').click()
+    ui.wait_status(3, 20)
+    ui.step()
+    assert ui.errors == []
 
 
 # -- offline, the manifest ---------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 # Keeping a run (MicroPython): Save model and Load model (a file in microgpt/state.py's format, which the CLI
-# reads and writes too), autosave to the browser's storage and the offer to resume after a reload, the last
-# autosave for a restarted worker, Save chart. A state's text never becomes a MicroPython string: the worker
-# answers in two parts (client.answer(..., split=True)) and keep.js keeps the text as a Blob.
+# reads and writes too), autosave to the browser's storage (each tab its own run: keep.js), the offer to resume
+# the runs kept after a reload, the tab's last autosave for a restarted worker, Save chart. A state's text never
+# becomes a MicroPython string: the worker answers in two parts (client.answer(..., split=True)) and keep.js
+# keeps the text (a Blob to download, bytes to store).
 import asyncio
 import json
 
 import js
-from pyscript import window
+from pyscript import document, window
 
 import client
 import code_offer
@@ -17,7 +18,7 @@ import training
 from framing import FRAMED, framed_by_another_site
 from session import S, lock, wait_ready
 from status import update_buttons, update_status
-from ui import alert, el, now, on, plural, set_text
+from ui import alert, el, now, on, plural
 
 AUTOSAVE_MS = 5000  # while training, the run is stored this often (and on Pause, and when the tab is hidden)
 MODEL_KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'vocab_size', 'source', 'validation',
@@ -32,7 +33,7 @@ class Keep:
         self.asked = None  # (gen, step) of the last autosave asked for
         self.saved = None  # (gen, step) of the run in storage, for a restarted worker
         self.refused = ''  # why the browser refused storage ('' while it stores)
-        self.offer = None  # the stored run's description while the page offers to resume it
+        self.offer = None  # {run id: its meta} of the runs offered to resume, while the page offers them
 
 
 K = Keep()
@@ -136,9 +137,9 @@ async def import_asking(url, source, label):
 
 
 async def restore_locked():
-    """After Restart: the autosaved run, when it is the model the gone worker held. True when restored. Its
-    edited code runs without asking when it is the code this tab's model ran (the person typed it here, or
-    agreed to it here); other code (another tab's run, stored since) is not restored."""
+    """After Restart: this tab's autosaved run, when it is the model the gone worker held. True when restored.
+    Its edited code runs without asking when it is the code this tab's model ran (the person typed it here, or
+    agreed to it here); other code is not restored."""
     meta = str(await window.keepStore.meta() or '')
     url = str(await window.keepStore.stateUrl())
     if not url or not meta:
@@ -171,27 +172,63 @@ def saved_is_current():
 
 
 # -- the offer to resume -------------------------------------------------------------------------------------
+def saved_ago(saved):
+    seconds = max(0, (js.Date.now() - saved) / 1000)
+    for unit, size in (('day', 86400), ('hour', 3600), ('minute', 60)):
+        if seconds >= size:
+            return 'saved %s ago' % plural(int(seconds // size), unit)
+    return 'saved just now'
+
+
 async def offer_resume_locked():
-    """On opening the page: a stored run is offered (Resume or Start fresh); storage refused is said."""
+    """On opening the page: the runs kept in this browser (but other open tabs'), newest first, are offered:
+    Resume or Discard each, or Start fresh. Storage refused is said instead."""
     refused = str(await window.keepStore.refusedAtOpen or '')
     if refused:
         K.refused = refused
         alert.show('Autosave is off: the browser refuses to store the run (%s). Training works; Save model keeps '
                    'it in a file.' % refused, 'keep')
         return
-    text = str(await window.keepStore.metaAtOpen or '')
-    if not text:
-        return
     try:
-        meta = json.loads(text)
-        step = int(meta['step'])
-    except Exception:  # noqa: BLE001 - a record of another version: not offered
-        return
-    if step <= 0:
-        return
-    K.offer = meta
-    set_text('resume-text', 'Resume the run from step %d (%s)?' % (step, meta.get('summary', '')))
-    el('resume').hidden = False
+        runs = json.loads(str(await window.keepStore.runsAtOpen or '[]'))
+    except Exception:  # noqa: BLE001 - nothing readable: nothing offered
+        runs = []
+    offered = {}
+    box = el('resume-runs')
+    box.textContent = ''
+    for run in runs:
+        try:
+            meta = json.loads(run['meta'])
+            step, total, rid = int(meta['step']), int(meta['num_steps']), str(run['id'])
+            saved = float(run['saved'])
+        except Exception:  # noqa: BLE001 - a record of another version: not offered
+            continue
+        if step <= 0:
+            continue
+        text = 'The run from step %d of %d (%s), %s' % (step, total, meta.get('summary', ''), saved_ago(saved))
+        box.appendChild(offer_row(len(offered), rid, text))
+        offered[rid] = meta
+    if offered:
+        K.offer = offered
+        el('resume').hidden = False
+
+
+def offer_row(i, rid, text):
+    li = document.createElement('li')
+    p = document.createElement('span')
+    p.id = 'resume-run-%d' % i
+    p.textContent = text
+    li.appendChild(p)
+    for label, action in (('Resume', 'resume'), ('Discard', 'discard')):
+        b = document.createElement('button')
+        b.type = 'button'
+        b.textContent = label
+        b.setAttribute('data-' + action, rid)
+        b.setAttribute('aria-describedby', p.id)
+        if action == 'resume':
+            b.className = 'primary'
+        li.appendChild(b)
+    return li
 
 
 def hide_offer():
@@ -199,17 +236,32 @@ def hide_offer():
     el('resume').hidden = True
 
 
-@on('click', '#resume-yes')
-async def on_resume(event):
+@on('click', '#resume-runs')
+async def on_offered_run(event):
+    target = event.target
+    rid = target.getAttribute('data-resume')
+    if rid:
+        await resume(str(rid))
+        return
+    rid = target.getAttribute('data-discard')
+    if rid and K.offer and str(rid) in K.offer:
+        del K.offer[str(rid)]
+        target.parentNode.remove()
+        await window.keepStore.discard(str(rid))
+        if not K.offer:
+            hide_offer()
+
+
+async def resume(rid):
     await wait_ready()
     async with lock:
-        meta = K.offer
+        meta = (K.offer or {}).get(rid)
         if meta is None:
             return
         hide_offer()
-        url = str(await window.keepStore.stateUrl())
+        url = str(await window.keepStore.stateUrl(rid))
     if not url:
-        alert.show('The saved run is no longer in this browser.')
+        alert.show('The saved run is no longer in this browser (another tab resumed it?).')
         return
     try:
         r = await import_asking(url, meta.get('source') or 'the saved run', 'Resumed: ' + str(meta.get('source')))
@@ -218,14 +270,14 @@ async def on_resume(event):
     if 'error' in r:
         alert.show('The saved run was not resumed: %s. A new model is ready instead.' % r['error'])
         return
+    await window.keepStore.adopt(rid)  # this tab's run from now on
     K.saved = K.asked = (r['gen'], r['step'])
     alert.show('Resumed the run at step %d: press Train to continue.' % r['step'], 'info')
 
 
 @on('click', '#resume-no')
 async def on_start_fresh(event):
-    hide_offer()
-    await window.keepStore.clear()
+    hide_offer()  # the runs stay kept, offered again at the next visit (up to keep.js's bound)
 
 
 # -- Save model, Load model, Save chart ------------------------------------------------------------------

@@ -2,9 +2,11 @@
 from pyscript import document
 
 from session import S
+import ui
 from ui import clock, el, plural, set_text, thousands
 
 after_update_buttons = []  # called after update_buttons (code_panel.py: its own buttons)
+ACTIONS = ('train', 'step', 'pause', 'reset', 'generate', 'download', 'verify', 'use-paste', 'save-model', 'save-chart')
 
 
 def update_buttons():
@@ -17,6 +19,9 @@ def update_buttons():
     el('reset').disabled = not (ready and (valid or S.errors_model_only))  # a new model may take them
     for id_ in ('generate', 'download', 'verify', 'use-paste', 'save-model', 'save-chart'):
         el(id_).disabled = not ready or (m is None and id_ != 'use-paste')
+    for id_ in ACTIONS:
+        if '#' + id_ in ui.busy:  # its last click is still being done
+            el(id_).disabled = True
     for hook in after_update_buttons:
         hook()
 
@@ -92,3 +97,6 @@ def show_samples(samples, temperature, step):
             li.className = 'empty'
         ol.appendChild(li)
     set_text('samples-note', 'After %s, at temperature %s:' % (plural(step, 'step'), temperature))
+
+
+ui.after_busy.append(update_buttons)

@@ -17,17 +17,43 @@ def now():
     return js.performance.now()
 
 
+busy = set()  # selectors of the click handlers running or queued (waiting for the lock)
+after_busy = []  # called when `busy` changes (status.py: their buttons are disabled meanwhile)
+
+
 def on(event_type, selector):
     """Register an async handler for a DOM event, run as an asyncio task.
 
-    (MicroPython's asyncio.Lock only hands over between asyncio tasks: a coroutine that a JS event runs
-    directly can hang the page while it waits for the lock.)"""
+    A click while the handler's previous click is still running or queued is dropped (and status.py disables
+    the action's button meanwhile): a storm of clicks leaves at most one of each action to do, never a queue
+    that acts for a minute. (MicroPython's asyncio.Lock only hands over between asyncio tasks: a coroutine
+    that a JS event runs directly can hang the page while it waits for the lock.)"""
     def decorator(handler):
-        def start_task(event):
-            asyncio.create_task(handler(event))
+        def start_task(event):  # no closure of a coroutine here: PyScript would take start_task for one
+            if event_type != 'click':
+                asyncio.create_task(handler(event))
+            elif selector not in busy:
+                _set_busy(selector, True)
+                asyncio.create_task(_click(handler, selector, event))
         when(event_type, selector)(start_task)
         return handler
     return decorator
+
+
+async def _click(handler, selector, event):
+    try:
+        await handler(event)
+    finally:
+        _set_busy(selector, False)
+
+
+def _set_busy(selector, now_busy):
+    if now_busy:
+        busy.add(selector)
+    else:
+        busy.discard(selector)
+    for hook in after_busy:
+        hook()
 
 
 class Alert:
