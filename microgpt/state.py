@@ -28,6 +28,7 @@ a message that says what is wrong.
 import json
 import random
 
+from . import limits
 from .config import Config
 from .data import Tokenizer
 from .edits import CodeError, edited
@@ -113,6 +114,7 @@ def from_json(data, engine=None):
     if engine is None and saved_engine not in ENGINE_NAMES:
         raise StateError(f'unknown engine {saved_engine!r} in state (known: {", ".join(ENGINE_NAMES)})')
     cls = engine_class(engine or saved_engine, code)
+    limits.check(config, engine or saved_engine, tokenizer.vocab_size)  # before building the model
     if code is None:
         model = cls(config, weights)
         model.load_adam_state(m, v)
