@@ -4,13 +4,14 @@ config.py bounds each setting (n_embd 128, 8 layers, block 128...). Beyond those
 runs, and that depends on the engine and on the place:
 
 - Natively (the CLI), nothing but the machine's memory: the original engine is refused only when a step
-  would need more than most of the machine's physical memory (NATIVE_SHARE of it); the efficient engine,
-  whose largest model within the settings' bounds needs about 1 GB, never is.
+  would need more than most of the machine's physical memory (NATIVE_SHARE of it); the efficient engine
+  (512 MiB at n_embd 128, 8 layers, block 94) only past that share too.
 - In Pyodide (the page's worker, sys.platform 'emscripten'), the WebAssembly heap, kept under 1 GB (past
   2 GiB Pyodide hands corrupted strings to JavaScript), and the page's patience:
   * the original engine keeps one `Value` per number a step computes, all alive until the backward pass
-    ends: at most MAX_STEP_VALUES of them (step_values(), at the dataset's own vocabulary) and
-    MAX_LAYER_PARAMS parameters in the layers (its model is one Value per weight);
+    ends: at most MAX_STEP_VALUES of them (step_values(), at the dataset's own vocabulary),
+    MAX_LAYER_PARAMS parameters in the layers (its model is one Value per weight), and a graph at most
+    MAX_GRAPH_DEPTH deep (graph_depth(): freeing it must not overflow the browser's stack);
   * the efficient engine holds floats: weights, gradients, Adam's moments and their new values during the
     update, and the activations of a block; efficient_bytes() estimates its heap, at most MAX_HEAP, and
     efficient_step_seconds() a step's time, at most MAX_STEP_SECONDS.
@@ -135,7 +136,7 @@ def check(config, engine, vocab_size, browser=None):
     problem = _problem(config, engine, vocab_size, browser)
     if problem is None:
         return
-    field, what = problem
+    what = problem[1]
     block = largest_block(config, engine, vocab_size, browser)
     other = ' or the efficient engine' if engine == 'original' else ''
     if block:
