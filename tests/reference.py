@@ -74,7 +74,7 @@ CASES = {
     # the n_embd 64 / 4 layers at the reference's block size 16, which the browser's limit on the
     # original engine once refused natively too (limits.py: natively only the machine's memory holds a model)
     'wide': dict(words='common', recursion_limit=100_000,
-                 config=dict(seed=5, n_embd=64, n_head=4, n_layer=4, block_size=16, learning_rate=0.01,
+                 config=dict(seed=4, n_embd=64, n_head=4, n_layer=4, block_size=16, learning_rate=0.01,
                              beta1=0.85, beta2=0.99, temperature=0.5, num_steps=2)),
 }
 
