@@ -1,7 +1,7 @@
 """Speed of the page in headless Chromium: prints figures (not a test).
 
     python benchmarks/browser.py [--only SECTION ...] [--steps N] [--repeats R] [--long-task-seconds S]
-                                 [--visits V] [--autosave-seconds S]
+                                 [--visits V] [--autosave-seconds S] [--config n_embd=64,n_layer=4]
 
 Sections (all of them unless --only names some), each printing its figures as it goes and a summary at the end:
   engines   for each engine, ms/step of the page's training loop (R runs, the engines taking turns; the median
@@ -14,6 +14,11 @@ Sections (all of them unless --only names some), each printing its figures as it
             the same site without the Pyodide snapshot (web/start_pyodide.mjs replaced by Pyodide's own
             loader), the two sites taking turns; then the timeline of a repeat visit (navigation, the page's
             and the worker's "microgpt:" performance marks, the fetches that end a phase).
+  config    the settings of --config (any settings, e.g. n_embd=64,n_layer=4; default: the default size) on
+            the names preset: ms/step of the page on the efficient engine (R runs of N steps, from a link with
+            those settings), of the efficient engine natively and of the reference program (when
+            MICROGPT_REFERENCE or ../shared/reference/microgpt_reference.py names it), taking turns, in one run
+            (benchmarks/engine.py's timings).
   autosave  steps per second at the default size (original engine) with autosave (every few seconds to
             IndexedDB) and without it (the same page with IndexedDB refused, so autosave stops after its first
             try), R runs of S seconds each, taking turns; and the worker's time for one autosave (export_state:
@@ -453,8 +458,65 @@ def stepper_section(browser, url, args, dist):
     return lines
 
 
+def parse_config(text):
+    """--config 'n_embd=64,n_layer=4' -> {'n_embd': 64, 'n_layer': 4}, checked by the settings' description."""
+    from microgpt.config import SETTINGS
+    by_name = {s.name: s for s in SETTINGS}
+    settings = {}
+    for part in filter(None, (text or '').split(',')):
+        name, _, value = part.partition('=')
+        if name.strip() not in by_name:
+            raise SystemExit(f'--config: {name.strip()!r} is not a setting ({", ".join(by_name)})')
+        settings[name.strip()] = by_name[name.strip()].parse(value)
+    return settings
+
+
+def config_section(browser, url, args, dist):
+    """The page (efficient engine), the efficient engine natively and the reference, at --config's settings."""
+    import importlib.util
+    from urllib.parse import urlencode
+    spec = importlib.util.spec_from_file_location('engine_benchmark', ROOT / 'benchmarks' / 'engine.py')
+    native = importlib.util.module_from_spec(spec)  # benchmarks/engine.py: the native timings
+    spec.loader.exec_module(native)
+    from microgpt import Config, read_documents
+    settings = parse_config(args.config)
+    Config(**settings).validate()
+    label = ', '.join(f'{k} {v}' for k, v in settings.items()) or 'default'
+    data = dist / 'data' / 'names.txt'
+    docs = read_documents(data)
+    ref = native.reference_path() or next((p for p in [ROOT.parent / 'shared' / 'reference' /
+                                                       'microgpt_reference.py'] if p.exists()), None)
+    steps = args.steps
+    runs = {'page': [], 'native': [], 'reference': []}
+    context = browser.new_context()
+    page = context.new_page()
+    page.on('dialog', lambda dialog: dialog.accept())
+    for _ in range(args.repeats):
+        visit(page, url + '#' + urlencode({**settings, 'num_steps': steps, 'engine': 'efficient'}))
+        page.get_by_role('button', name='Train', exact=True).click()
+        wait_for_step(page, max(1, steps // 10))
+        s0, t0 = status_step(page), time.perf_counter()
+        wait_for_step(page, steps, timeout=3600)
+        runs['page'].append((time.perf_counter() - t0) * 1000 / (steps - s0))
+        runs['native'].append(native.engine_ms_per_step(docs, settings, 'efficient', steps))
+        if ref is not None:
+            runs['reference'].append(native.reference_ms_per_step(ref, data, {k: v for k, v in settings.items()
+                                                                              if k in ('n_embd', 'n_head', 'n_layer',
+                                                                                       'block_size')}, 10))
+        print(f'{label}: page {runs["page"][-1]:.1f}, native efficient {runs["native"][-1]:.1f}' +
+              (f', reference {runs["reference"][-1]:.0f}' if runs['reference'] else '') + ' ms/step', flush=True)
+    context.close()
+    lines = [f'{label} (names preset), ms/step: page, efficient {spread(runs["page"])}; '
+             f'native efficient {spread(runs["native"])}']
+    if runs['reference']:
+        lines.append(f'{label}: reference program {spread(runs["reference"])} ms/step (10 steps a run)')
+    else:
+        lines.append('reference program: not found (set MICROGPT_REFERENCE)')
+    return lines
+
+
 SECTIONS = {'engines': engines_section, 'ready': ready_section, 'autosave': autosave_section,
-            'stepper': stepper_section}
+            'stepper': stepper_section, 'config': config_section}
 
 
 def main():
@@ -467,6 +529,9 @@ def main():
     parser.add_argument('--view-repeats', type=int, default=15, help="engines: answers timed for each view's figure")
     parser.add_argument('--visits', type=int, default=3, help='ready: repeat visits timed')
     parser.add_argument('--autosave-seconds', type=float, default=30.0, help='autosave: training time of each run')
+    parser.add_argument('--config', default='', metavar='SETTINGS',
+                        help="config: settings as name=value,... (e.g. n_embd=64,n_layer=4); the section runs "
+                             "when --config is given or named by --only")
     args = parser.parse_args()
     dist = build.build()
     server, url = build.serve_in_background(dist)
@@ -474,7 +539,7 @@ def main():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = launch(p)
-        for name in args.only or SECTIONS:
+        for name in args.only or [n for n in SECTIONS if n != 'config' or args.config]:
             print(f'-- {name}', flush=True)
             summaries.append((name, SECTIONS[name](browser, url, args, dist)))
         browser.close()

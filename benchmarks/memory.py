@@ -9,7 +9,7 @@ size after the work is the peak) and the native peak resident set size, each in 
 one training step on each engine; for one shape (every shape with --all), sampling a whole block with the
 original engine, and Verify: the page's model on the original engine, after a step, plus a copy on each
 engine from a JSON round trip of its state, each taking the page's steps, as web/worker.py verify() does.
-bytes/Value: the step's growth over the built model, per Value the step builds (config.step_values).
+bytes/Value: the step's growth over the built model, per Value the step builds (limits.step_values).
 --over also measures a step of the issue's configurations, which the cap now refuses.
 The default run takes about 4 minutes on a 2-core machine.
 """
@@ -25,15 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 sys.path.insert(0, str(ROOT))
 import microgpt as mg  # noqa: E402
-from microgpt.config import MAX_STEP_VALUES, MAX_VOCAB  # noqa: E402
+import microgpt.limits  # noqa: E402,F401
+import microgpt.state  # noqa: E402,F401
+from microgpt.limits import MAX_HEAP, MAX_STEP_VALUES, MAX_VOCAB  # noqa: E402
 
 MiB = 1024 * 1024
 VERIFY_STEPS = 3  # web/main.py VERIFY_STEPS
-# The largest admitted configuration of each shape: one more block position is refused (at the largest vocabulary).
+# The original engine's largest admitted configuration of each shape in the page: one more block position is
+# refused (at the largest vocabulary; by microgpt/limits.py's Value cap or graph depth).
 LARGEST_ADMITTED = [
-    {'n_embd': 128, 'n_head': 4, 'n_layer': 1, 'block_size': 7},  # wide
-    {'n_embd': 16, 'n_head': 4, 'n_layer': 8, 'block_size': 46},  # deep, long block
-    {'n_embd': 64, 'n_head': 4, 'n_layer': 6, 'block_size': 6},  # deep and wide: the most parameters
+    {'n_embd': 104, 'n_head': 4, 'n_layer': 1, 'block_size': 11},  # wide
+    {'n_embd': 16, 'n_head': 4, 'n_layer': 6, 'block_size': 18},  # deep, long block
+    {'n_embd': 48, 'n_head': 4, 'n_layer': 2, 'block_size': 24},  # deep and wide
     {'n_embd': 16, 'n_head': 4, 'n_layer': 1, 'block_size': 128},  # the longest block
 ]
 # The issue's configs, which took 2.5-2.9 GB of Pyodide heap for a step (at the names' vocabulary, 27)
@@ -42,7 +45,15 @@ REFUSED = [
     {'n_embd': 16, 'n_head': 4, 'n_layer': 8, 'block_size': 128},
     {'n_embd': 64, 'n_head': 4, 'n_layer': 6, 'block_size': 16},
 ]
-VERIFY_SHAPE = 2  # where sampling and Verify are measured by default: the most parameters, Verify's highest peak
+VERIFY_SHAPE = 2  # where sampling and Verify are measured by default
+# The efficient engine's largest models in the page (microgpt/limits.py): 8 layers of 128 with the longest block
+# a step's time bound admits, at the largest vocabulary and at the names' (27); measured: a step, and the
+# autosave's JSON of the state (web/worker.py export_state), after a step.
+EFFICIENT_LARGEST = [
+    ({'n_embd': 128, 'n_head': 4, 'n_layer': 8, 'block_size': 94}, MAX_VOCAB),
+    ({'n_embd': 128, 'n_head': 4, 'n_layer': 8, 'block_size': 97}, 27),
+    ({'n_embd': 128, 'n_head': 4, 'n_layer': 8, 'block_size': 64}, 27),
+]
 
 
 # -- the measurement, in a fresh process (natively, or under Pyodide via tests/pyodide_node.mjs) ------------
@@ -77,7 +88,7 @@ def child(spec):
     """Build the model, do the work, print what it measured as JSON."""
     settings, vocab_size, engine, work = spec['config'], spec['vocab'], spec['engine'], spec['work']
     if spec.get('unchecked'):  # measure past the cap (--over): turn its check off in this process
-        mg.config.check_size = mg.trainer.check_size = lambda config, vocab_size: None
+        mg.limits.check = lambda *args, **kwargs: None
     config = mg.Config(num_steps=1000, **settings)
     start = time.perf_counter()
     trainer = mg.Trainer(config, documents(vocab_size, config.block_size), engine=engine)
@@ -94,8 +105,12 @@ def child(spec):
     elif work == 'verify':  # the page's model has trained (its heap has grown to a step's), then Verify
         trainer.step()
         assert verify(trainer, spec.get('steps', 1), mg)
+    elif work == 'save':  # a step, then the state as the autosave takes it (JSON text with the log)
+        trainer.step()
+        text = mg.state.dumps(trainer, log=['1,1.0,0.01'])
+        assert len(text) > 0
     print(json.dumps({'built': built, 'peak': heap_bytes(), 'seconds': time.perf_counter() - start,
-                      'values': mg.config.step_values(config, vocab_size)}))
+                      'values': mg.limits.step_values(config, vocab_size)}))
 
 
 # -- the driver ---------------------------------------------------------------------------------------------
@@ -121,6 +136,9 @@ def rows(all_works, over):
         if all_works or i == VERIFY_SHAPE:
             out += [(settings, 'original', 'sample', MAX_VOCAB, False),
                     (settings, 'original', 'verify', MAX_VOCAB, False)]
+    for settings, vocab in EFFICIENT_LARGEST:
+        out += [(settings, 'efficient', 'step', vocab, False)]
+    out += [(EFFICIENT_LARGEST[0][0], 'efficient', 'save', MAX_VOCAB, False)]
     if over:
         out += [(settings, 'original', 'step', 27, True) for settings in REFUSED]
     return out
@@ -165,11 +183,15 @@ def main():
             cells = ['-', ''] + cells
         else:
             cells = cells[2:] + cells[:2]  # Pyodide first
-        values = mg.config.step_values(mg.Config(**settings), vocab)
+        values = mg.limits.step_values(mg.Config(**settings), vocab)
+        if engine == 'efficient':  # the estimate the page's limit uses, beside the measurements
+            cells[1] = f"est. {mg.limits.efficient_bytes(mg.Config(**settings), vocab) / MiB:.0f}"
         print(f'{label:<38} {values:>10,} {engine:<10} {work:<7} {cells[0]:>13} {cells[1]:>12} {cells[2]:>12}'
               f' {cells[3]:>12}', flush=True)
-    print(f'cap: MAX_STEP_VALUES = {MAX_STEP_VALUES:,} Values a step of the original engine builds '
-          f'(microgpt/config.py step_values), at a vocabulary of MAX_VOCAB = {MAX_VOCAB}')
+    print(f'in the page: the original engine at most MAX_STEP_VALUES = {MAX_STEP_VALUES:,} Values a step '
+          f'(microgpt/limits.py step_values, at the dataset\'s vocabulary; here MAX_VOCAB = {MAX_VOCAB}); the '
+          f'efficient engine at most MAX_HEAP = {MAX_HEAP / MiB:.0f} MiB by limits.efficient_bytes (est.) and '
+          f'a step\'s time bound')
 
 
 def node_version():

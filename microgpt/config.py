@@ -1,11 +1,11 @@
 """Every setting of the gist, as one validated config."""
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 
-from .data import MAX_CHARS
 from .errors import ConfigError
 
-# Upper bounds that keep a browser tab (and a laptop) alive with the one-Value-per-number engine.
+# Each setting's own bounds. What a model of these settings costs, and where it fits (the machine's memory
+# natively; in the page, Pyodide's heap, per engine), is limits.py's.
 LIMITS = {
     'n_embd': 128,
     'n_head': 32,
@@ -13,18 +13,6 @@ LIMITS = {
     'block_size': 128,
     'num_steps': 1_000_000,
 }
-MAX_LAYER_PARAMS = 300_000  # parameters in wpe and the transformer layers (the vocabulary adds wte and lm_head)
-# The original engine's step is the largest memory a run needs: its graph holds one `Value` per number
-# computed, all alive until the backward pass ends. Cap their count, step_values() below, at the largest
-# vocabulary a dataset may have (MAX_VOCAB); the Trainer checks its own vocabulary too. Both engines share the
-# cap: the page switches engines, and Verify runs both. Measured by benchmarks/memory.py (a step on a document
-# longer than the block, a fresh process, 0.9 to 13.4 million Values): Pyodide 314's WebAssembly heap grows by
-# 160-201 bytes a Value over the built model (31-45 MiB), native CPython 3.11 by 256-289. At 4,200,000 the
-# largest admitted models peak at 669-765 MiB of Pyodide heap for a step and 867 MiB for Verify (the model and
-# a copy on each engine); the issue's n_embd 128 with block 25 took 1,858 MiB, 8 layers of 16 with block 128
-# 2,265 MiB, and past 2 GiB Pyodide hands corrupted strings to JavaScript.
-MAX_VOCAB = MAX_CHARS + 1  # distinct characters of a dataset, plus BOS
-MAX_STEP_VALUES = 4_200_000
 MAX_SEED = 2**32 - 1
 
 
@@ -79,17 +67,6 @@ def _float_or_none(text):
 def setting(default, label, help, low, high, **more):
     """A dataclass field of Config with its Setting description in the field's metadata."""
     return field(default=default, metadata={'setting': (type(default), default, label, help, low, high, more)})
-
-
-def step_values(config, vocab_size):
-    """How many `Value` nodes one training step of the original engine builds, for a document of at least
-    block_size + 1 tokens (the longest step): exactly what model.py's gpt(), softmax and loss create.
-    Per position: 24 n_embd^2 per layer (the q, k, v, o and MLP products: a multiply and an add each) and
-    2 vocab x n_embd (lm_head), plus attention, which grows with the position: (4 n_embd + 9 n_head) per
-    layer and per position attended to (the current one and those before)."""
-    n, h, L, T, V = config.n_embd, config.n_head, config.n_layer, config.block_size, vocab_size
-    per_position = 4 * n + 10 + L * (24 * n * n + 22 * n + 12 + h) + V * (2 * n + 7)
-    return T * per_position + L * (4 * n + 9 * h) * T * (T + 1) // 2 + T + 3
 
 
 @dataclass
@@ -152,12 +129,6 @@ class Config:
         for s in SETTINGS:
             if s.kind is float:
                 _check_float(s.name, getattr(self, s.name), s.low, s.high, s.low_open, s.high_open)
-        layer_params = self.block_size * self.n_embd + self.n_layer * 12 * self.n_embd * self.n_embd
-        if layer_params > MAX_LAYER_PARAMS:
-            raise ConfigError('n_embd', f'model too large: {layer_params:,} parameters in the layers '
-                                        f'(limit {MAX_LAYER_PARAMS:,}); use fewer layers or a smaller embedding',
-                              also=('n_layer', 'block_size'))
-        check_size(self, MAX_VOCAB)
         return self
 
 
@@ -174,19 +145,6 @@ def settings():
 
 SETTINGS = settings()
 KEEPS_MODEL = frozenset(s.name for s in SETTINGS if s.keeps_model)  # the rest need a new model when changed
-
-
-def check_size(config, vocab_size):
-    """Raise ConfigError (naming block_size) if a step on this vocabulary would build more than MAX_STEP_VALUES
-    Values. Config.validate() checks the largest vocabulary a dataset may have; the Trainer checks its own."""
-    values = step_values(config, vocab_size)
-    if values > MAX_STEP_VALUES:
-        fits = [b for b in range(1, config.block_size)
-                if step_values(replace(config, block_size=b), vocab_size) <= MAX_STEP_VALUES]
-        advice = f'use block_size {fits[-1]} or less, or a smaller model' if fits else 'use a smaller model'
-        raise ConfigError('block_size', f'too long for this model size: a training step would build {values:,} '
-                                        f'autograd values at a vocabulary of {vocab_size} (limit {MAX_STEP_VALUES:,}, '
-                                        f'under 1 GB in the browser); {advice}', also=('n_embd', 'n_layer'))
 
 
 def _check_int(name, value, low, high):

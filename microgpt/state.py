@@ -35,6 +35,7 @@ import re
 from collections import namedtuple
 from contextlib import contextmanager
 
+from . import limits
 from .config import Config
 from .data import MAX_BYTES, Tokenizer
 from .edits import CodeError, EditedCode, changed_paths, check_sources, diff, is_finite_float, not_a_finite_float
@@ -226,6 +227,7 @@ def _model(engine, data, code, config, weights, m, v):
     if engine is None and saved_engine not in ENGINE_NAMES:
         raise StateError(f'unknown engine {saved_engine!r} in state (known: {", ".join(ENGINE_NAMES)})')
     cls = engine_class(engine or saved_engine, code)
+    limits.check(config, engine or saved_engine, tokenizer.vocab_size)  # before building the model
     if code is None:
         model = cls(config, weights)
         model.load_adam_state(m, v)

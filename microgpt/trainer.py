@@ -10,7 +10,7 @@ from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import check_size
+from . import limits
 from .data import Tokenizer
 from .engine import NonFiniteLoss
 from .edits import CodeError, is_finite_float, not_a_finite_float
@@ -88,6 +88,7 @@ class Trainer:
         rng.shuffle(docs)  # the same order as the gist's random.shuffle(docs) after random.seed(seed)
         split_documents(config, docs)  # enough documents to hold some out? (before the slow initialisation)
         tokenizer = Tokenizer.from_documents(docs)  # every document's characters, held out or not
+        limits.check(config, engine, tokenizer.vocab_size)  # before building the model
         if code is None:
             engine = cls(config, init_weights(config, tokenizer.vocab_size, rng))
         else:
@@ -106,7 +107,7 @@ class Trainer:
 
     def _start(self, config, docs, tokenizer, rng, engine, step, code=None):
         self.config = config
-        check_size(config, tokenizer.vocab_size)  # validate() assumed MAX_VOCAB tokens at most
+        limits.check(config, 'original' if code is not None else engine.name, tokenizer.vocab_size)  # fits here
         self.docs, self.held_out = split_documents(config, docs)  # step() trains on docs only
         self.tokenizer = tokenizer
         self.rng = rng  # the run's own generator: shuffling, initialisation, then sampling

@@ -41,7 +41,7 @@ def sample_lines(stdout):
 # -- the same stdout as the reference --------------------------------------------------------------------------
 # One case per engine, each from the session's one run of it (conftest.py golden_runs); the losses and samples of
 # every case are compared with the reference in test_engine.py, from those same runs.
-STDOUT_CASES = [('default', 'original'), ('three_layers', 'efficient')]
+STDOUT_CASES = [('default', 'original'), ('three_layers', 'efficient'), ('wide', 'original')]
 
 
 @pytest.mark.parametrize('name,engine', [pytest.param(name, engine, marks=pytest.mark.golden((name, engine), reference=[name]))
@@ -220,7 +220,8 @@ ERRORS = {
     'zero steps': (lambda p: ['--input', p / 'ok.txt', '--steps', 0], 'num_steps'),
     'beta1 of 1': (lambda p: ['--input', p / 'ok.txt', '--beta1', 1], 'beta1'),
     'nan learning rate': (lambda p: ['--input', p / 'ok.txt', '--learning-rate', 'nan'], 'finite'),
-    'too large model': (lambda p: ['--input', p / 'ok.txt', '--n-embd', 128, '--n-layer', 8], 'model too large'),
+    'too large for the machine': (lambda p: ['--input', p / 'ok.txt', '--n-embd', 128, '--n-layer', 8, '--block-size',
+                                             128], 'too large for the original engine on this machine'),
     'non-number steps': (lambda p: ['--input', p / 'ok.txt', '--steps', 'ten'], "invalid int value: 'ten'"),
     'non-number temperature': (lambda p: ['--input', p / 'ok.txt', '--temperature', 'hot'], 'invalid float value'),
     'unknown flag': (lambda p: ['--input', p / 'ok.txt', '--layers', 2], 'unrecognized arguments'),

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from microgpt import Config, ConfigError
+from microgpt import Config, ConfigError, limits
 from microgpt.cli import build_parser
 from microgpt.config import KEEPS_MODEL, SETTINGS, settings
 from dataclasses import fields
@@ -121,11 +121,20 @@ def test_parse_names_the_setting_and_the_text(name, text, rule):
 
 @pytest.mark.parametrize('changes, fields_', [
     (dict(n_head=3), ('n_embd', 'n_head')), (dict(n_head=32), ('n_head', 'n_embd')),
-    (dict(n_embd=128, n_layer=8), ('n_embd', 'n_layer', 'block_size')),
     (dict(learning_rate=2.0), ('learning_rate',))])
 def test_config_errors_say_every_setting_they_concern(changes, fields_):
     with pytest.raises(ConfigError) as e:
         Config(**changes).validate()
+    assert e.value.fields == fields_ and e.value.field == fields_[0]
+
+
+@pytest.mark.parametrize('changes, fields_', [
+    (dict(n_embd=128, n_layer=8), ('n_embd', 'block_size', 'n_layer')),  # no block fits: the embedding size
+    (dict(n_embd=32, n_layer=4, block_size=64), ('block_size', 'n_embd', 'n_layer'))])
+def test_a_model_too_large_for_an_engine_names_what_to_change_and_every_size_setting(changes, fields_):
+    config = Config(**changes).validate()  # within the settings' own bounds
+    with pytest.raises(ConfigError) as e:
+        limits.check(config, 'original', 27, browser=True)
     assert e.value.fields == fields_ and e.value.field == fields_[0]
 
 

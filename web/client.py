@@ -138,8 +138,8 @@ def adopt():
     return call('adopt')
 
 
-def describe(settings):
-    return call('describe', json.dumps(settings))
+def describe(settings, engine):
+    return call('describe', json.dumps(settings), engine)
 
 
 def reset(settings, engine):

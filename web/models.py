@@ -103,7 +103,8 @@ for _name in settings_form.NAMES:
 async def on_engine(event):
     await wait_ready()
     async with lock:
-        if S.model is None:
+        if S.model is None:  # settings too large for the other engine built none: try this one
+            await apply_settings_locked()
             return
         engine = el('engine').value
         if engine == S.model['engine']:
@@ -117,3 +118,4 @@ async def on_engine(event):
         S.marks = [(now(), S.model['step'])] if S.running else []
         alert.clear()
         update_status()
+        await settings_form.describe()  # the form's settings against this engine's limits

@@ -37,7 +37,7 @@ def read_settings():
 
 
 async def describe():
-    d = await client.describe(read_settings())
+    d = await client.describe(read_settings(), el('engine').value)  # the limits are the engine's
     show_description(d)
     return d
 

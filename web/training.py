@@ -214,3 +214,5 @@ async def on_verify(event):
         result.textContent = 'Different: %s disagree on %s after %d steps %s.' % (
             who, ' and '.join(what), r['steps'], where)
         result.className = 'verify-result bad'
+    if r.get('limited'):  # a model too large for the original engine: it ran the steps that fit
+        result.textContent += ' ' + r['limited']

@@ -15,16 +15,19 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 | stage_url(url, source)     | a preset's URL, or a blob: URL of an   | DATASET (parsed, waiting for adopt)       |
 |                            | uploaded file or pasted text; its name |                                           |
 | adopt()                    |                                        | DATASET (now the current dataset)         |
-| describe(settings_json)    | {setting: text typed}                  | num_params, truncated, block_size, config,|
-|                            |                                        | changed (settings that need a new model)  |
+| describe(settings_json,    | {setting: text typed}, the engine name | num_params, truncated, block_size, config,|
+|          engine)           | (its limits in the browser: limits.py) | changed (settings that need a new model)  |
 | reset(settings_json, eng)  | {setting: text typed}, engine name     | MODEL (a fresh model)                     |
 | train(max_steps, budget_ms)| most steps, stop after that long       | MODEL + losses (one per step trained)     |
 | set_num_steps(n)           | the new total                          | MODEL                                     |
-| set_engine(engine)         | engine name                            | MODEL (same model, other engine)          |
+| set_engine(engine)         | engine name                            | MODEL (same model, other engine); a model |
+|                            |                                        | too large for it: the error, model kept   |
 | sample(count, temperature) | how many, the temperature typed        | gen, step, samples, temperature           |
 | verify(steps)              | how many steps on both engines (a      | identical, same_losses, same_params,      |
 |                            | model of edited code: on it and on the | steps, from_step, num_params, compared    |
-|                            | original code)                         | (what ran: two names)                     |
+|                            | original code)                         | (what ran: two names), limited: null, or  |
+|                            |                                        | which steps the original engine could run |
+|                            |                                        | on a model too large for it (limits.py)   |
 | log_csv()                  |                                        | csv (`python -m microgpt --log`'s bytes)  |
 | check_link(settings_json)  | [[setting, text]] in the link's order  | settings {name: text} that apply together,|
 |                            |                                        | ignored [[name, why]] (the rest)          |
@@ -74,7 +77,9 @@ import js
 import microgpt as mg
 from microgpt import edits
 from microgpt import state as saved_state
-from microgpt.config import KEEPS_MODEL, SETTINGS, step_values
+from microgpt import limits
+from microgpt.config import KEEPS_MODEL, SETTINGS
+from microgpt.model import OriginalEngine
 from microgpt.trainer import VALIDATION_EVERY, VALIDATION_SAMPLE, split_documents
 from pyodide.http import pyfetch
 from pyscript import sync
@@ -134,9 +139,12 @@ def _code_of(trainer):
 
 
 def _step_ms_bound(t):
-    """A generous bound on a step's time before one is measured: 2.5 microseconds for each Value a full block's
-    step of the original engine builds (config.step_values; the page takes about 1.2)."""
-    return step_values(t.config, t.vocab_size) * 0.0025
+    """A generous bound on a step's time before one is measured: on the original engine 2.5 microseconds for
+    each Value a full block's step builds (limits.step_values; the page takes about 1.2), on the efficient
+    one limits.efficient_step_seconds (a bound)."""
+    if t.engine_name == 'efficient':
+        return limits.efficient_step_seconds(t.config, t.vocab_size) * 1000
+    return limits.step_values(t.config, t.vocab_size) * 0.0025
 
 
 def _dataset_info(docs, source):
@@ -183,10 +191,11 @@ def adopt():
     return _json(_dataset_info(S.docs, S.source))
 
 
-def describe(settings_json):
-    """Check settings against the current dataset and model, without changing anything."""
+def describe(settings_json, engine):
+    """Check settings against the current dataset, the engine's limits and the model, without changing anything."""
     try:
         config = _config(settings_json)
+        limits.check(config, str(engine), len(set(''.join(S.docs))) + 1)
     except mg.ConfigError as e:
         return _error(e)
     changed = []
@@ -277,8 +286,10 @@ def set_num_steps(num_steps):
 
 
 def set_engine(engine):
-    """Continue the same model with the other engine: export the state and load it back."""
+    """Continue the same model with the other engine: export the state and load it back. A model too large for
+    that engine here (limits.py) is an error saying what fits, and the model stays as it was."""
     try:
+        limits.check(S.trainer.config, str(engine), S.trainer.vocab_size)
         S.trainer = mg.Trainer.from_state(S.trainer.export_state(), engine=str(engine), code_choice='trust')
     except mg.MicrogptError as e:
         return _error(e)
@@ -298,20 +309,33 @@ def sample(count, temperature_text):
 
 def verify(steps):
     """Run a few steps from the current state with both engines; report whether they agree exactly. A model of
-    edited code runs them on its code and on the original code (the original engine both times)."""
+    edited code runs them on its code and on the original code (the original engine both times). A model too
+    large for the original engine here (limits.py) runs the next steps whose documents are short enough for
+    it, and says so (limited); none: an error saying what would fit."""
+    edited = _code_of(S.trainer) is not None
+    steps, limited = int(steps), None
+    if not edited:
+        try:
+            steps, limited = _steps_that_fit(S.trainer, steps)
+        except mg.ConfigError as e:
+            return _error(e)
     state = S.trainer.export_state()
     runs = {}
-    edited = _code_of(S.trainer) is not None
     compared = ('your code', 'the original code') if edited else mg.ENGINE_NAMES
     try:
         for name in compared:
             copy = json.loads(json.dumps(state))
             if name == 'the original code':
                 del copy['code']
-            t = mg.Trainer.from_state(copy, engine=None if edited else name, code_choice='trust')  # its own code
+            t = mg.Trainer.from_state(copy, engine=None if edited else 'efficient', code_choice='trust')  # its own code
+            if name == 'original':  # the same run on the original engine, held to the steps that fit
+                efficient = t.engine
+                t.engine = OriginalEngine(t.config, efficient.weights())
+                t.engine.load_adam_state(*efficient.adam_state())
+                del efficient
             if t.config.num_steps - t.step_count < steps:  # a finished run: extend these copies only
                 t.set_num_steps(t.step_count + steps)
-            losses = [t.step().loss for _ in range(int(steps))]
+            losses = [t.step().loss for _ in range(steps)]
             runs[name] = (losses, t.export_state())
     except mg.MicrogptError as e:
         return _error(e)
@@ -320,7 +344,30 @@ def verify(steps):
     same_state = all(sa[k] == sb[k] for k in ('weights', 'adam_m', 'adam_v', 'rng', 'step'))
     return _json({'identical': same_losses and same_state, 'same_losses': same_losses,
                   'same_params': same_state, 'steps': int(steps), 'from_step': state['step'],
-                  'num_params': S.trainer.num_params, 'compared': list(compared)})
+                  'num_params': S.trainer.num_params, 'compared': list(compared), 'limited': limited})
+
+
+def _steps_that_fit(t, steps):
+    """(how many of the next steps the original engine can run here, None when all with a full block, else what
+    was compared and why): a step is as large as its document (limits.fits's positions), and the steps compared
+    are the next ones up to the first too long. Raises ConfigError when not even the next one fits."""
+    if limits.fits(t.config, 'original', t.vocab_size):
+        return steps, None
+    done = 0
+    for i in range(steps):
+        doc = t.docs[(t.step_count + i) % len(t.docs)]
+        if not limits.fits(t.config, 'original', t.vocab_size, positions=min(t.config.block_size, len(doc) + 1)):
+            break
+        done += 1
+    if done == 0:
+        try:
+            limits.check(t.config, 'original', t.vocab_size)
+        except mg.ConfigError as e:
+            raise mg.ConfigError(e.field, 'Verify cannot run the next step on the original engine: this model is '
+                                          + e.rule, also=e.fields[1:]) from None
+    return done, (f'The original engine cannot run a full block of this model in the browser: compared the next '
+                  f'{done} of {steps} steps, whose documents are short enough for it '
+                  f'({limits.largest_block(t.config, "original", t.vocab_size)} positions at most).')
 
 
 def log_csv():
