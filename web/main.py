@@ -16,8 +16,9 @@
 #   next_token.py     the next-character probabilities after a Prefix (views.js draws the bars)
 #   attention.py      attention heatmaps of a word (views.js draws them)
 #   code_panel.py     the Code panel: the engine's files in an editor, Train with my code, Stop
+#   framing.py        shown inside a frame of another site: a link's or a file's code is not loaded
 # Importing a module registers its event handlers. Start-up marks its steps (performance marks "microgpt:...",
-# benchmarks/browser.py prints them as a timeline).
+# benchmarks/browser.py prints them as a timeline); a step that fails says what failed and what still works.
 import asyncio
 
 from pyscript import window
