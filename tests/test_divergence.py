@@ -21,8 +21,10 @@ ENGINES = ['original', 'efficient']
 
 
 def snapshot(trainer):
-    """Everything a run is, as text (json writes nan as NaN, so a model with nan weights compares too)."""
-    return json.dumps(trainer.export_state())
+    """Everything a run is, as text (json writes nan as NaN, so a model with nan weights compares too; such a
+    model is no state: export_state refuses it)."""
+    return json.dumps([trainer.engine.weights(), trainer.engine.adam_state(), trainer.rng.getstate(),
+                       trainer.step_count])
 
 
 def until_failure(trainer):
@@ -78,10 +80,10 @@ def test_train_hands_back_the_completed_steps_of_its_batch(engine):
 
 @pytest.mark.parametrize('engine', ENGINES)
 def test_a_nan_loss_stops_before_the_update(engine):
-    data = Trainer(DIVERGING.replace(learning_rate=0.01), WORDS, engine).export_state()
-    data['weights']['wpe'][0][3] = math.nan  # every document's first position: the loss is nan
-    trainer = Trainer.from_state(data)
-    trainer = Trainer.from_state(trainer.export_state(), engine)
+    trainer = Trainer(DIVERGING.replace(learning_rate=0.01), WORDS, engine)
+    weights = trainer.engine.weights()
+    weights['wpe'][0][3] = math.nan  # every document's first position: the loss is nan
+    trainer.engine = type(trainer.engine)(trainer.config, weights)  # (a state with a nan is refused: issue 18)
     before = snapshot(trainer)
     with pytest.raises(TrainingError) as info:
         trainer.step()
