@@ -13,7 +13,7 @@ from microgpt.efficient import EfficientEngine
 from microgpt.engine import NonFiniteLoss
 from microgpt.trainer import LOG_HEADER
 
-from engine_cases import WORDS, with_weights
+from engine_cases import WORDS
 
 # learning rate 1: the run blows up within a few steps (probs[target] becomes 0, and log(0) fails)
 DIVERGING = Config(n_embd=8, n_head=2, block_size=8, learning_rate=1.0, num_steps=50, seed=0)
@@ -21,10 +21,10 @@ ENGINES = ['original', 'efficient']
 
 
 def snapshot(trainer):
-    """Everything a run is, as text (json writes nan as NaN, so a model with nan weights compares too; a state
-    with them cannot be exported, so the parts are read from the engine and the run)."""
-    m, v = trainer.engine.adam_state()
-    return json.dumps([trainer.engine.weights(), m, v, trainer.step_count, trainer.rng.getstate()])
+    """Everything a run is, as text (json writes nan as NaN, so a model with nan weights compares too; such a
+    model is no state: export_state refuses it)."""
+    return json.dumps([trainer.engine.weights(), trainer.engine.adam_state(), trainer.rng.getstate(),
+                       trainer.step_count])
 
 
 def until_failure(trainer):
@@ -83,7 +83,7 @@ def test_a_nan_loss_stops_before_the_update(engine):
     trainer = Trainer(DIVERGING.replace(learning_rate=0.01), WORDS, engine)
     weights = trainer.engine.weights()
     weights['wpe'][0][3] = math.nan  # every document's first position: the loss is nan
-    trainer = with_weights(trainer, weights)
+    trainer.engine = type(trainer.engine)(trainer.config, weights)  # (a state with a nan is refused: issue 18)
     before = snapshot(trainer)
     with pytest.raises(TrainingError) as info:
         trainer.step()
