@@ -109,7 +109,7 @@ def from_json(data, engine=None, code_choice=REFUSE):
         shapes = _shapes(code, run.config, run.tokenizer.vocab_size)
         weights = _weights(data['weights'], shapes)
         m, v = _adam(data, sum(rows * cols for rows, cols in shapes.values()), shipped=code is None)
-    model = _model(engine, data, code, run.config, weights, m, v)
+    model = _model(engine, data, code, run.config, run.tokenizer.vocab_size, weights, m, v)
     trainer = Trainer.resume(run.config, run.docs, run.tokenizer, run.rng, model, run.step, code)
     trainer.log = run.log
     return trainer
@@ -220,14 +220,14 @@ def _fits_shipped(data, run):
     return all(isinstance(data[key], list) and len(data[key]) == n for key in ('adam_m', 'adam_v'))
 
 
-def _model(engine, data, code, config, weights, m, v):
+def _model(engine, data, code, config, vocab_size, weights, m, v):
     """The engine (the named one, else the one that saved the state) holding the weights and Adam state."""
     from .trainer import ENGINE_NAMES, engine_class
     saved_engine = data.get('engine') or 'original'
     if engine is None and saved_engine not in ENGINE_NAMES:
         raise StateError(f'unknown engine {saved_engine!r} in state (known: {", ".join(ENGINE_NAMES)})')
     cls = engine_class(engine or saved_engine, code)
-    limits.check(config, engine or saved_engine, tokenizer.vocab_size)  # before building the model
+    limits.check(config, engine or saved_engine, vocab_size)  # before building the model
     if code is None:
         model = cls(config, weights)
         model.load_adam_state(m, v)
