@@ -9,6 +9,7 @@ import js
 from pyscript import window
 
 import client
+import confine
 import datasets
 import models
 import settings_form
@@ -86,7 +87,7 @@ window.keepStore.onHide(lambda *_: autosave(force=True))
 # -- a saved run becomes the page's model ----------------------------------------------------------------
 async def import_locked(url, source, label):
     """Load a state (a blob: URL) into the worker and show it: settings, dataset, chart, samples. The answer."""
-    r = await client.import_state(url, source)
+    r = await confine.import_state_locked(url, source)
     if 'error' in r:
         return r
     S.running = False

@@ -200,6 +200,7 @@
     },
     gone: {},  // worker name -> a promise that fails when the worker reports an error, or is killed
     kills: {},  // worker name -> fail its `gone` promise (kill)
+    stoppers: {},  // worker name -> end it, for a worker that is not PyScript's (sandbox.js's)
     watch(name, onError) {
       const script = document.querySelector(`script[name="${name}"]`);
       this.gone[name] = new Promise((_, reject) => {
@@ -211,13 +212,25 @@
       });
       this.gone[name].catch(() => {});  // only calls under way care
     },
-    stop(name) {
+    // a worker that is not PyScript's (sandbox.js's: start it first): its death (onDead(why)) fails the calls
+    // under way, as an error event of a PyScript worker does
+    watchOther(name, worker, onDead) {
+      this.gone[name] = new Promise((_, reject) => { this.kills[name] = reject; });
+      this.gone[name].catch(() => {});
+      this.stoppers[name] = (why) => worker.stop(why);
+      worker.watch((why) => {
+        onDead(why);
+        this.kills[name](new Error(`no answer: ${why}`));
+      });
+    },
+    stop(name, why) {
+      if (this.stoppers[name]) return this.stoppers[name](why);
       const script = document.querySelector(`script[name="${name}"]`);
       if (script && script.xworker) script.xworker.terminate();
     },
     // terminate it now (the Code panel's Stop, a step past its limit): calls under way fail with `why`
     kill(name, why) {
-      this.stop(name);
+      this.stop(name, why);
       if (this.kills[name]) this.kills[name](new Error(`no answer: ${why}`));
     },
     deadline(name, promise, ms) {
