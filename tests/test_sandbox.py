@@ -1,0 +1,106 @@
+"""Confinement (issue 18, item 2): edited code runs in the sandboxed worker (web/sandbox.js), where it reaches
+nothing of the site: not its Cache Storage, IndexedDB or service worker, not the page, not the network.
+
+The edited microgpt/model.py below starts every reach of tests/hostile.py's SANDBOX_REACHES when it is imported,
+then, once they have all settled, fails a training step with what each did: the page shows that as the edit's error
+(file, line, message), which is how the test reads it. The page itself can reach the same address and storage (the
+control), and receives none of the messages the edited code posts.
+"""
+import json
+import re
+
+from playwright.sync_api import expect
+
+from hostile import SANDBOX_POSTS, SANDBOX_REACHES
+from test_code_panel import MODEL, CodePage, edit
+from test_page import LOAD_TIMEOUT
+
+PROBE = '''
+import asyncio as _asyncio
+import json as _json
+
+import js
+from pyodide.ffi import create_proxy as _proxy
+
+SITE = {site!r}
+_REACHED, _VIOLATIONS = {{}}, []
+js.self.addEventListener('securitypolicyviolation', _proxy(
+    lambda e: _VIOLATIONS.append(str(e.effectiveDirective) + ' ' + str(e.blockedURI))))
+
+
+async def opened(socket):
+    done = _asyncio.get_event_loop().create_future()
+    socket.onopen = _proxy(lambda e: done.done() or done.set_result('open'))
+    socket.onerror = _proxy(lambda e: done.done() or done.set_exception(ConnectionError('error event')))
+    return await _asyncio.wait_for(done, 10)
+
+
+async def _try(name, reach):
+    try:
+        _REACHED[name] = 'reached: ' + str(await reach())[:80]
+    except BaseException as e:
+        _REACHED[name] = 'refused: ' + type(e).__name__
+
+
+{reaches}
+
+{posts}
+
+for _name, _reach in _REACHES.items():
+    _asyncio.get_event_loop().create_task(_try(_name, _reach))
+
+
+def _report():
+    if len(_REACHED) == len(_REACHES):
+        raise RuntimeError('REACHES ' + _json.dumps({{'reached': _REACHED, 'violations': _VIOLATIONS}}))
+'''
+
+
+def probe_source(site):
+    reaches = '\n\n'.join(f'async def _reach_{i}():\n    {body}\n' for i, body in enumerate(SANDBOX_REACHES.values()))
+    table = '_REACHES = {%s}' % ', '.join(f'{name!r}: _reach_{i}' for i, name in enumerate(SANDBOX_REACHES))
+    posts = '\n'.join(f'try:\n    {post}\nexcept BaseException:\n    pass' for post in SANDBOX_POSTS)
+    return PROBE.format(site=site, reaches=reaches + '\n\n' + table, posts=posts)
+
+
+LISTEN = '''() => {
+  window.__received = [];
+  window.addEventListener('message', (e) => window.__received.push('window: ' + JSON.stringify(e.data)));
+  new BroadcastChannel('microgpt').onmessage = (e) => window.__received.push('channel: ' + JSON.stringify(e.data));
+}'''
+CONTROL = '''async (site) => ({
+  fetch: (await fetch(site)).status, caches: (await caches.keys()).length >= 0,
+  indexeddb: await new Promise((ok) => { const r = indexedDB.open('microgpt'); r.onsuccess = () => ok(true); r.onerror = () => ok(false); }),
+})'''
+
+
+def test_edited_code_reaches_nothing_of_the_site(browser, site_url):
+    cp = CodePage(browser, site_url)
+    try:
+        cp.page.evaluate(LISTEN)
+        assert cp.page.evaluate(CONTROL, site_url) == {'fetch': 200, 'caches': True, 'indexeddb': True}
+        caches_before = cp.page.evaluate('caches.keys()')
+        probe = probe_source(site_url)
+        anchor = '        loss = self._forward(tokens)\n'
+        sources, _ = edit(MODEL, anchor, '        _report()\n' + anchor)
+        sources[MODEL] += probe
+        cp.fresh(1000)
+        cp.code_button('Edit').click()
+        cp.paste(MODEL, sources[MODEL])
+        cp.train_with_code()
+        expect(cp.message()).to_contain_text('REACHES', timeout=LOAD_TIMEOUT)
+        text = cp.message().inner_text()
+        found = json.loads(re.search(r'REACHES (\{.*\})', text).group(1))
+        reached = found['reached']
+        assert sorted(reached) == sorted(SANDBOX_REACHES)
+        assert {name: how for name, how in reached.items() if not how.startswith('refused')} == {}
+        # the network reaches were refused by the frame's policy (connect-src 'none'), not only by a missing API
+        blocked = ' '.join(found['violations'])
+        for directive in ('connect-src', 'script-src'):
+            assert directive in blocked, found['violations']
+        assert cp.page.locator('iframe[sandbox="allow-scripts"]').count() == 1  # it ran in the sandbox
+        assert cp.page.evaluate('window.__received') == []
+        assert cp.page.evaluate('caches.keys()') == caches_before
+        expect(cp.page.locator('#restart')).to_be_hidden()  # the failed step left the worker alive
+    finally:
+        cp.close()
