@@ -12,7 +12,7 @@ import re
 from playwright.sync_api import expect
 
 from hostile import SANDBOX_POSTS, SANDBOX_REACHES
-from test_code_panel import MODEL, CodePage, edit
+from test_code_panel import MODEL, CodePage, edit, squared_relu
 from test_page import LOAD_TIMEOUT
 
 PROBE = '''
@@ -74,33 +74,76 @@ CONTROL = '''async (site) => ({
 })'''
 
 
+def probing_model(site):
+    anchor = '        loss = self._forward(tokens)\n'
+    sources, _ = edit(MODEL, anchor, '        _report()\n' + anchor)
+    return sources[MODEL] + probe_source(site)
+
+
+def reached_nothing(cp):
+    """Wait for the probe's report beside the editor; check that every reach was refused."""
+    expect(cp.message()).to_contain_text('REACHES', timeout=LOAD_TIMEOUT)
+    found = json.loads(re.search(r'REACHES (\{.*\})', cp.message().inner_text()).group(1))
+    reached = found['reached']
+    assert sorted(reached) == sorted(SANDBOX_REACHES)
+    assert {name: how for name, how in reached.items() if not how.startswith('refused')} == {}
+    # the network reaches were refused by the frame's policy (connect-src 'none'), not only by a missing API
+    blocked = ' '.join(found['violations'])
+    for directive in ('connect-src', 'script-src'):
+        assert directive in blocked, found['violations']
+    assert cp.page.locator('iframe[sandbox="allow-scripts"]').count() == 1  # it ran in the sandbox
+    assert cp.page.evaluate('window.__received') == []
+    expect(cp.page.locator('#restart')).to_be_hidden()  # the failed step left the worker alive
+
+
 def test_edited_code_reaches_nothing_of_the_site(browser, site_url):
     cp = CodePage(browser, site_url)
     try:
         cp.page.evaluate(LISTEN)
         assert cp.page.evaluate(CONTROL, site_url) == {'fetch': 200, 'caches': True, 'indexeddb': True}
         caches_before = cp.page.evaluate('caches.keys()')
-        probe = probe_source(site_url)
-        anchor = '        loss = self._forward(tokens)\n'
-        sources, _ = edit(MODEL, anchor, '        _report()\n' + anchor)
-        sources[MODEL] += probe
         cp.fresh(1000)
         cp.code_button('Edit').click()
-        cp.paste(MODEL, sources[MODEL])
+        cp.paste(MODEL, probing_model(site_url))
         cp.train_with_code()
-        expect(cp.message()).to_contain_text('REACHES', timeout=LOAD_TIMEOUT)
-        text = cp.message().inner_text()
-        found = json.loads(re.search(r'REACHES (\{.*\})', text).group(1))
-        reached = found['reached']
-        assert sorted(reached) == sorted(SANDBOX_REACHES)
-        assert {name: how for name, how in reached.items() if not how.startswith('refused')} == {}
-        # the network reaches were refused by the frame's policy (connect-src 'none'), not only by a missing API
-        blocked = ' '.join(found['violations'])
-        for directive in ('connect-src', 'script-src'):
-            assert directive in blocked, found['violations']
-        assert cp.page.locator('iframe[sandbox="allow-scripts"]').count() == 1  # it ran in the sandbox
-        assert cp.page.evaluate('window.__received') == []
+        reached_nothing(cp)
         assert cp.page.evaluate('caches.keys()') == caches_before
-        expect(cp.page.locator('#restart')).to_be_hidden()  # the failed step left the worker alive
+    finally:
+        cp.close()
+
+
+def test_a_saved_runs_code_runs_in_the_sandbox_when_loaded_and_resumed(browser, site_url, tmp_path):
+    cp = CodePage(browser, site_url)
+    try:
+        cp.fresh(30)
+        cp.code_button('Edit').click()
+        cp.paste(MODEL, squared_relu())
+        cp.train_with_code()
+        cp.wait_status(30, 30, timeout=120_000)
+        with cp.page.expect_download() as info:
+            cp.button('Save model').click()
+        info.value.save_as(tmp_path / 'run.json')
+    finally:
+        cp.close()
+    state = json.loads((tmp_path / 'run.json').read_text())
+    state['code'] = {MODEL: probing_model(site_url)}  # same shapes: the weights still fit
+    state['config']['num_steps'] = 1000
+    (tmp_path / 'probe.json').write_text(json.dumps(state))
+    cp = CodePage(browser, site_url)
+    try:
+        cp.page.evaluate(LISTEN)
+        assert cp.page.locator('iframe[sandbox="allow-scripts"]').count() == 0  # the shipped code: no sandbox
+        cp.page.get_by_label('Load model', exact=True).set_input_files(str(tmp_path / 'probe.json'))
+        cp.wait_status(30, 1000)
+        cp.button('Train').click()
+        reached_nothing(cp)
+        cp.page.reload()  # the autosave of that run: Resume runs its code in the sandbox as well
+        cp.wait_enabled('Train')
+        cp.page.evaluate(LISTEN)
+        cp.button('Resume').click()
+        cp.wait_text(MODEL, state['code'][MODEL])
+        cp.wait_enabled('Train')
+        cp.button('Train').click()
+        reached_nothing(cp)
     finally:
         cp.close()
