@@ -147,3 +147,55 @@ def test_a_saved_runs_code_runs_in_the_sandbox_when_loaded_and_resumed(browser, 
         reached_nothing(cp)
     finally:
         cp.close()
+
+
+# -- a sandboxed worker that dies is noticed (issue 18, item 4) ------------------------------------------------------
+DEATH_AT = 40  # steps (the test pauses before, so the run is autosaved)
+DEATHS = {
+    # a recursion through C (a slot calling itself), past a raised limit: the JavaScript stack overflows
+    'the JavaScript stack overflowed': ('import sys\nsys.setrecursionlimit(10 ** 7)\n\n\nclass _Deep:\n'
+                                        '    def __add__(self, other):\n        return self + other\n\n\n'
+                                        'def _die():\n    _Deep() + 1\n'),
+    'it exited with status 1': 'import os\n\n\ndef _die():\n    os._exit(1)\n',
+}
+
+
+def dying_model(how):
+    anchor = '        loss = self._forward(tokens)\n'
+    sources, _ = edit(MODEL, anchor, f'        if step >= {DEATH_AT}:\n            _die()\n' + anchor)
+    return sources[MODEL] + '\n\n' + DEATHS[how]
+
+
+def test_a_sandboxed_worker_that_dies_is_noticed_and_restart_restores_the_autosave(browser, site_url):
+    cp = CodePage(browser, site_url)
+    try:
+        cp.fresh(1000)
+        for how in DEATHS:
+            cp.button('Reset').click()  # a model of the shipped code: back in the PyScript worker
+            cp.wait_status(0, 1000)
+            assert cp.page.locator('iframe[sandbox="allow-scripts"]').count() == 0
+            if cp.code_button('Edit').is_enabled():  # (after a restored run of edited code, it is on)
+                cp.code_button('Edit').click()
+            cp.paste(MODEL, dying_model(how))
+            cp.train_with_code()
+            cp.page.wait_for_function('() => /step ([1-9]\\d) /.test(document.getElementById("status").textContent)',
+                                      timeout=LOAD_TIMEOUT)
+            cp.button('Pause').click()  # autosaved on Pause
+            cp.wait_enabled('Train')
+            cp.button('Train').click()
+            expect(cp.alert).to_contain_text(f'The Python worker running your code died ({how})',
+                                             timeout=LOAD_TIMEOUT)
+            restart = cp.button('Restart')
+            expect(restart).to_be_visible()
+            lost = int(re.search(r'The model of (\d+) steps is lost', cp.alert.inner_text()).group(1))
+            assert 10 <= lost <= DEATH_AT
+            restart.click()
+            expect(cp.alert).to_contain_text('with the run restored from its last autosave', timeout=LOAD_TIMEOUT)
+            saved = cp.step_numbers()[0]
+            assert 0 < saved <= DEATH_AT
+            cp.wait_text(MODEL, dying_model(how))  # the restored run's code, in a fresh sandboxed worker
+            assert cp.page.locator('iframe[sandbox="allow-scripts"]').count() == 1
+            if saved < DEATH_AT:
+                cp.step(1)  # the restored run trains on
+    finally:
+        cp.close()

@@ -102,9 +102,10 @@ function onCall(event) {
 }
 
 function describe(err) {
-  if (err && err.name === "ExitStatus") return `it exited with status ${err.status}`;
-  if (err instanceof RangeError) return "the JavaScript stack overflowed";
   const text = err && err.message ? err.message : String(err);
+  const exit = /exit\((-?\d+)\)/.exec(text);  // Emscripten's ExitStatus: "Program terminated with exit(1)"
+  if (exit) return `it exited with status ${exit[1]}`;
+  if (err instanceof RangeError) return "the JavaScript stack overflowed";
   return text.split("\n").filter((line) => line.trim()).slice(-1)[0] || "a fatal error";
 }
 
