@@ -10,6 +10,7 @@
 # Two workers: the PyScript worker (worker.py) runs the shipped code; a model of edited code runs in the sandboxed
 # worker (sandbox.js), which has the same rows. C.worker is the one the current model lives in; confine.py moves
 # the page from one to the other when a new model needs the other's code.
+import asyncio
 import json
 
 from pyscript import window, workers
@@ -45,7 +46,15 @@ async def connect(name):
     """Wait for the PyScript worker of this name and talk to it from now on."""
     C.worker = await workers[name]
     C.name, C.dead = name, ''
-    window.trainerWorkers.watch(name, lambda *_: C.lost('the Python worker crashed (out of memory?)'))
+    window.trainerWorkers.watch(name, lambda *_: asyncio.create_task(check_alive(name)))
+
+
+async def check_alive(name):
+    """After an error event of the worker: an error thrown in its global scope leaves Python alive (nothing is
+    lost), a crash does not; a call that answers at once (check_link of nothing) tells them apart, its deadline
+    saying the worker is gone."""
+    if C.name == name and not C.dead:
+        await call('check_link', '[]')
 
 
 async def restart(number):

@@ -91,6 +91,15 @@ async def import_state(url, source):
     return rows.import_bytes(await response.bytes(), source)
 
 
+class xworker:  # noqa: N801 - the name PyScript looks up
+    """PyScript's worker runs xworker.onerror(event) on an error thrown in this worker's global scope (without this
+    name it fails with a TypeError of its own). Python is alive: the page notices the error event and checks."""
+
+    @staticmethod
+    def onerror(event):
+        js.console.warn('an error in the Python worker\'s global scope:', getattr(event, 'message', event))
+
+
 for _f in (init, stage_url, import_state) + rows.ROWS:
     if _f.__name__ not in ('stage_bytes', 'import_bytes'):
         setattr(sync, _f.__name__, _f)
