@@ -199,3 +199,41 @@ def test_a_sandboxed_worker_that_dies_is_noticed_and_restart_restores_the_autosa
                 cp.step(1)  # the restored run trains on
     finally:
         cp.close()
+
+
+GLOBAL_ERROR = '''
+
+import js as _js
+
+_js.setTimeout(_js.JSON.parse, 0, '{')  # a timer whose callback throws (a SyntaxError), in the global scope
+'''
+
+
+def test_an_error_in_a_workers_global_scope_is_not_a_death(browser, site_url):
+    """An error thrown in the global scope of the PyScript worker, or of the sandboxed one (edited code can do it),
+    leaves Python alive: the page does not call the worker gone, and it trains on."""
+    cp = CodePage(browser, site_url)
+    errors, warnings = [], []
+    cp.page.on('pageerror', lambda e: errors.append(str(e)))
+    cp.page.on('console', lambda m: warnings.append(m.text) if m.type == 'warning' else None)
+    try:
+        cp.fresh(1000)
+        (worker,) = cp.page.workers  # the PyScript worker
+        worker.evaluate('setTimeout(() => { throw new Error("thrown in the global scope") }, 0)')
+        cp.page.wait_for_timeout(3000)
+        expect(cp.page.locator('#restart')).to_be_hidden()
+        expect(cp.alert).to_have_text('')
+        cp.step(2)
+        assert [e for e in errors if 'TypeError' in e] == []
+        assert any('reported an error: Uncaught Error: thrown in the global scope' in w for w in warnings)
+
+        cp.code_button('Edit').click()
+        cp.paste(MODEL, squared_relu() + GLOBAL_ERROR)
+        cp.train_with_code()
+        cp.page.wait_for_function('() => /step ([3-9]\\d) /.test(document.getElementById("status").textContent)',
+                                  timeout=LOAD_TIMEOUT)
+        expect(cp.page.locator('#restart')).to_be_hidden()
+        expect(cp.alert).to_have_text('')
+        assert any(w.startswith('sandboxed worker: Uncaught SyntaxError') for w in warnings)  # it was thrown
+    finally:
+        cp.close()
