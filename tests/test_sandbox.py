@@ -6,6 +6,8 @@ then, once they have all settled, fails a training step with what each did: the 
 (file, line, message), which is how the test reads it. The page itself can reach the same address and storage (the
 control), and receives none of the messages the edited code posts.
 """
+import base64
+import hashlib
 import json
 import re
 
@@ -237,3 +239,21 @@ def test_an_error_in_a_workers_global_scope_is_not_a_death(browser, site_url):
         assert any(w.startswith('sandboxed worker: Uncaught SyntaxError') for w in warnings)  # it was thrown
     finally:
         cp.close()
+
+
+def test_the_sandboxed_frame_has_a_policy_of_its_own_allowed_by_the_pages(dist_dir):
+    """The frame's one inline script is allowed by its hash, in the page's policy (which the srcdoc inherits) and in
+    the frame's own, which lets nothing be fetched, connected to or evaluated."""
+    from test_guards import csp_of
+    frame = (dist_dir / 'sandbox_frame.html').read_text(encoding='utf-8')
+    (script,) = re.findall(r'<script>(.*?)</script>', frame, re.S)
+    digest = "'sha256-%s'" % base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    page = csp_of((dist_dir / 'index.html').read_text(encoding='utf-8'))
+    own = csp_of(frame)
+    assert digest in page['script-src']
+    assert own['script-src'] == [digest, "'wasm-unsafe-eval'"]
+    assert own['default-src'] == own['connect-src'] == ["'none'"]
+    assert own['worker-src'] == ['blob:']
+    assert "'unsafe-eval'" not in own['script-src'] and "'unsafe-inline'" not in own['script-src']
+    sandbox_js = (dist_dir / 'sandbox.js').read_text(encoding='utf-8')
+    assert re.findall(r'setAttribute\("sandbox", "([^"]*)"\)', sandbox_js) == ['allow-scripts']
