@@ -19,6 +19,11 @@ Sections (all of them unless --only names some), each printing its figures as it
             try), R runs of S seconds each, taking turns; and the worker's time for one autosave (export_state:
             state.dumps at the default size with a 1000-row log) under Pyodide in Node.js, as a share of the
             autosave interval: a figure free of the noise of page runs on a shared machine.
+  sandbox   seconds from pressing "Train with my code" to its first step (the message beside the editor), R
+            times on a repeat visit: the first time (the sandboxed worker starts: web/sandbox.js), a second time
+            (it runs already: what the press cost before edited code moved there), and after Reset (back on
+            the shipped code, which stops it: it starts again); and the sandboxed worker's own start-up, from
+            its performance marks.
 """
 import argparse
 import re
@@ -413,7 +418,56 @@ def autosave_section(browser, url, args, dist):
             '(runs on a shared machine vary by more than autosave costs: compare the ranges and the worker figure)']
 
 
-SECTIONS = {'engines': engines_section, 'ready': ready_section, 'autosave': autosave_section}
+def train_with_code(page):
+    """Seconds from pressing Train with my code to the message of its first step."""
+    page.evaluate('document.getElementById("code-error").textContent = ""')
+    t0 = time.perf_counter()
+    page.get_by_role('button', name='Train with my code').click()
+    page.wait_for_function('() => /step 1 gave loss/.test(document.getElementById("code-error").textContent)',
+                           timeout=120_000)
+    seconds = time.perf_counter() - t0
+    page.get_by_role('button', name='Pause').click()
+    wait_ready(page)
+    return seconds
+
+
+SANDBOX_MARKS = '''() => { const m = performance.getEntriesByType("mark");
+  const s = m.filter((e) => e.name === "microgpt:sandbox-start"), r = m.filter((e) => e.name === "microgpt:sandbox-ready");
+  return r.map((e, i) => [(e.startTime - s[i].startTime) / 1000, e.detail]); }'''
+
+
+def sandbox_section(browser, url, args, dist):
+    times = {'first': [], 'second': [], 'after Reset': []}
+    starts, hows = [], set()
+    for _ in range(args.repeats):
+        context = browser.new_context()
+        page = context.new_page()
+        page.on('dialog', lambda dialog: dialog.accept())
+        visit(page, url)
+        wait_offline_copy(page)
+        visit(page, url)  # a repeat visit: the snapshot and the offline copy are kept
+        page.get_by_role('button', name='Edit').click()
+        page.evaluate('''() => { const t = JSON.parse(codeEditor.texts());
+          t["microgpt/model.py"] += "\\n# edited\\n"; codeEditor.setTexts(JSON.stringify(t)); }''')
+        for label in times:
+            if label == 'after Reset':
+                page.get_by_role('button', name='Reset').click()
+                page.wait_for_function('() => !document.querySelector("iframe[sandbox]")')
+                wait_ready(page)
+            seconds = train_with_code(page)
+            times[label].append(seconds)
+            print(f'Train with my code, {label}: {seconds:.2f} s', flush=True)
+        for seconds, how in page.evaluate(SANDBOX_MARKS):
+            starts.append(seconds)
+            hows.add(how)
+        context.close()
+    return [f'Train with my code to its first step, repeat visit: the first time {spread(times["first"], " s")}, '
+            f'a second time {spread(times["second"], " s")}, after Reset {spread(times["after Reset"], " s")}; '
+            f'the sandboxed worker\'s start-up {spread(starts, " s")} (Pyodide from: {", ".join(sorted(hows))})']
+
+
+SECTIONS = {'engines': engines_section, 'ready': ready_section, 'autosave': autosave_section,
+            'sandbox': sandbox_section}
 
 
 def main():
