@@ -31,6 +31,7 @@ class Connection:
         self.main = None  # (name, worker): the PyScript worker, while the page talks to the sandboxed one
         self.sandbox_name = ''  # the sandboxed worker's name, while one runs
         self.sandboxes = 0  # sandboxed workers started (their names)
+        self.sandbox_watched = ''  # the one whose death the page watches
 
     def lost(self, why):
         if not self.dead:
@@ -68,21 +69,31 @@ async def restart(number):
     await connect(name)
 
 
+def prestart_sandbox():
+    """Start the sandboxed worker in the background (the Code panel's Edit: edited code may come), unless one
+    runs or is starting: its name."""
+    sandbox = window.sandboxWorker
+    if not (sandbox.running() or sandbox.starting()):
+        C.sandboxes += 1
+        C.sandbox_name = 'sandbox-%d' % C.sandboxes
+        sandbox.ensure(C.sandbox_name)
+    return C.sandbox_name
+
+
 async def enter_sandbox():
     """Talk to the sandboxed worker from now on (started when none runs): '' or why it could not start."""
     sandbox = window.sandboxWorker
-    if not sandbox.running():
-        C.sandboxes += 1
-        name = 'sandbox-%d' % C.sandboxes
-        try:
-            await sandbox.start(name)
-        except Exception as e:  # noqa: BLE001
-            return 'the sandboxed worker for your code could not start (%s)' % e
+    name = prestart_sandbox()
+    try:
+        await sandbox.ensure(name)
+    except Exception as e:  # noqa: BLE001
+        return 'the sandboxed worker for your code could not start (%s)' % e
+    if C.sandbox_watched != name:
         window.trainerWorkers.watchOther(name, sandbox, lambda why: sandbox_died(name, str(why)))
-        C.sandbox_name = name
+        C.sandbox_watched = name
     if not C.sandbox:
         C.main = (C.name, C.worker)
-    C.name, C.worker, C.sandbox = C.sandbox_name, sandbox.rows, True
+    C.name, C.worker, C.sandbox = name, sandbox.rows, True
     return ''
 
 
@@ -106,7 +117,7 @@ def back_to_sandbox():
 
 def stop_sandbox():
     if C.sandbox_name and not C.sandbox:
-        window.trainerWorkers.stop(C.sandbox_name, 'the page went back to the shipped code')
+        window.sandboxWorker.stop('the page went back to the shipped code')
         C.sandbox_name = ''
 
 
@@ -250,8 +261,9 @@ def export_state():
     return answer(ask_export_state(), split=True)
 
 
-def import_state(url, source):
-    return answer(ask('import_state', url, source, work_ms=30000), split=True)  # up to the largest model's file
+def import_state(url, source, *code_choice):
+    # work_ms: up to the largest model's file
+    return answer(ask('import_state', url, source, *code_choice, work_ms=30000), split=True)
 
 
 def next_token(prefix, temperature_text):

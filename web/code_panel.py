@@ -146,6 +146,7 @@ keep.after_import.append(after_import)
 async def on_edit(event):
     if C.loaded:
         start_editing()
+        client.prestart_sandbox()  # where edited code will run: started while the user types
 
 
 @on('click', '#code-restore')

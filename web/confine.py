@@ -3,7 +3,8 @@
 # (sandbox.js), which cannot reach the site's storage, the page or the network. A call that builds a model
 # (code_train, import_state, reset) first moves the page to the worker its code needs, taking the current dataset
 # along; the move holds only if the call succeeds, so a build that fails leaves the page on the worker that holds
-# the model it had. Back on the shipped code, the sandboxed worker is stopped.
+# the model it had. Back on the shipped code, the sandboxed worker is stopped (the Code panel's Edit starts one in
+# the background).
 from pyscript import window
 
 import client
@@ -14,10 +15,7 @@ async def build_locked(sandboxed, build, carry=True):
     """build() (a client call that makes a new model) in the sandboxed worker or the PyScript one; carry: the
     current dataset goes along first (a state brings its own)."""
     if sandboxed == client.C.sandbox:
-        r = await build()
-        if not sandboxed and 'error' not in r:
-            client.stop_sandbox()
-        return r
+        return await build()
     dataset = await dataset_locked() if carry else None
     if dataset is not None and 'error' in dataset:
         return dataset
@@ -69,7 +67,11 @@ async def restage_locked(dataset):
     return info if 'error' in info else await client.adopt()
 
 
-async def import_state_locked(url, source):
-    """A saved state (a blob: URL) into the worker its code needs: the sandboxed one when it carries code."""
-    sandboxed = bool(await window.sandboxWorker.stateHasCode(url))
-    return await build_locked(sandboxed, lambda: client.import_state(url, source), carry=False)
+async def import_state_locked(url, source, *code_choice):
+    """A saved state (a blob: URL) into the worker its code needs: the sandboxed one when it carries code to run
+    (code_choice, when given: 'load' only; without it, any code the state carries)."""
+    if code_choice:
+        sandboxed = code_choice[0] == 'load'
+    else:
+        sandboxed = bool(await window.sandboxWorker.stateHasCode(url))
+    return await build_locked(sandboxed, lambda: client.import_state(url, source, *code_choice), carry=False)

@@ -18,6 +18,7 @@
   const PYODIDE_FILES = ["pyodide.asm.wasm", "python_stdlib.zip"];
   let frame = null, port = null, pending = new Map(), nextId = 1, deadWhy = "", onDead = null, current = "";
   let sourceText = null;  // the worker's source, assembled once
+  let starting = null, abortStart = null;  // the start under way: its promise, and how stop() ends it
 
   async function fetchOk(url, how) {
     const response = await fetch(url);
@@ -75,6 +76,16 @@
 
   const sandbox = {
     // start a fresh sandboxed worker named `name` (any earlier one is stopped); resolves to how Pyodide started
+    // the running one, or the one starting, or a fresh one named `name`: a promise of how it started
+    ensure(name) {
+      if (this.running() && !starting) return Promise.resolve("running");
+      if (!starting) {
+        starting = this.start(name).finally(() => { starting = null; });
+        starting.catch(() => {});  // the caller that awaits it reports a failure
+      }
+      return starting;
+    },
+    starting() { return starting !== null; },
     async start(name) {
       this.stop("a fresh sandboxed worker replaced it");
       current = name;
@@ -95,6 +106,7 @@
       const channel = new MessageChannel();
       port = channel.port1;
       const ready = new Promise((resolve, reject) => {
+        abortStart = (why) => { clearTimeout(timer); reject(new Error(why)); };
         const timer = setTimeout(() => reject(new Error("the sandboxed worker did not start within a minute")), START_MS);
         port.onmessage = (event) => {
           const m = event.data || {};
@@ -125,6 +137,8 @@
     // end it now (Stop, a step past its limit, back to the shipped code): calls under way fail with `why`
     stop(why) {
       current = "";
+      if (abortStart) abortStart(why || "stopped while starting");
+      abortStart = null;
       if (frame) frame.remove();  // its worker ends with its document
       frame = null;
       port = null;
@@ -168,7 +182,7 @@
   const rows = {
     async init(baseUrl) { return JSON.stringify({ presets: JSON.parse(await fetchOk(baseUrl + "data/presets.json", "text")) }); },
     async stage_url(url, source) { return sandbox.call("stage_bytes", [await bytesOf(url), source]); },
-    async import_state(url, source) { return sandbox.call("import_bytes", [await bytesOf(url), source]); },
+    async import_state(url, source, ...more) { return sandbox.call("import_bytes", [await bytesOf(url), source, ...more]); },
   };
   for (const row of ["adopt", "describe", "reset", "train", "set_num_steps", "set_engine", "sample", "verify",
                      "log_csv", "check_link", "export_state", "next_token", "attention", "code_files", "code_check",
