@@ -10,6 +10,7 @@ the dataset presets, all from this folder and npm (pinned, integrity-checked by 
 Any static host can serve it: it needs no special headers.
 """
 import argparse
+import base64
 import functools
 import hashlib
 import http.server
@@ -116,23 +117,39 @@ def copy_web(dist, package_files):
         rel = src.relative_to(ROOT / 'web').as_posix()
         if rel in ('index.html', SERVICE_WORKER, SNAPSHOT_LOADER, EDITOR_ENTRY):
             continue
+        if rel == SANDBOX_FRAME:  # its policy names its script's hash
+            write_text(dist / rel, src.read_text(encoding='utf-8').replace('{{sandbox_frame_hash}}', sandbox_frame_hash()))
+            continue
         copy_file(src, dist / rel)
-        if rel.endswith('.py') and rel not in (MAIN_SCRIPT, WORKER_SCRIPT):
+        if rel.endswith('.py') and rel not in (MAIN_SCRIPT, WORKER_SCRIPT, WORKER_ROWS):
             modules.append(rel)
     html = (ROOT / 'web' / 'index.html').read_text(encoding='utf-8')
     worker_config = {'interpreter': './start_pyodide.mjs', 'sync_main_only': True,
-                     'files': {f'./py/{rel}': f'./{rel}' for rel in package_files}}
+                     'files': {**{f'./py/{rel}': f'./{rel}' for rel in package_files},
+                               f'./{WORKER_ROWS}': f'./{WORKER_ROWS}'}}
     main_config = {'interpreter': './micropython/micropython.mjs', 'files': {f'./{m}': f'./{m}' for m in modules}}
     for marker, text in (('<!-- settings form -->', settings_form()),
                          ('{{worker_config}}', html_attr(json.dumps(worker_config))),
-                         ('{{main_config}}', html_attr(json.dumps(main_config)))):
+                         ('{{main_config}}', html_attr(json.dumps(main_config))),
+                         ('{{sandbox_frame_hash}}', sandbox_frame_hash())):
         if marker not in html:
             raise SystemExit(f'build.py: web/index.html lacks {marker}')
         html = html.replace(marker, text)
     write_text(dist / 'index.html', html)
 
 
-MAIN_SCRIPT, WORKER_SCRIPT = 'main.py', 'worker.py'
+MAIN_SCRIPT, WORKER_SCRIPT, WORKER_ROWS = 'main.py', 'worker.py', 'worker_rows.py'
+SANDBOX_FRAME = 'sandbox_frame.html'  # the sandboxed iframe's document (web/sandbox.js makes it its srcdoc)
+
+
+def sandbox_frame_hash():
+    """The CSP source allowing the sandbox frame's one inline script: its sha256 (the frame's srcdoc inherits the
+    page's policy, which allows no other inline script)."""
+    html = (ROOT / 'web' / SANDBOX_FRAME).read_text(encoding='utf-8')
+    scripts = re.findall(r'<script>(.*?)</script>', html, re.S)
+    if len(scripts) != 1:
+        raise SystemExit(f'build.py: web/{SANDBOX_FRAME} should have exactly one inline <script>')
+    return "'sha256-" + base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode() + "'"
 SERVICE_WORKER = 'sw.js'
 SNAPSHOT_LOADER = 'start_pyodide.mjs'  # written by write_service_worker, with the build's id
 

@@ -27,6 +27,12 @@ Sections (all of them unless --only names some), each printing its figures as it
   stepper   Step through gpt() at the default size (original engine, after 20 steps): a position's whole trace
             from the request to drawn, and in the worker, for R x 8 positions of a word; then moving between
             steps (Next over every step of a trace: stepper.go and the layout it causes, in the page).
+  sandbox   seconds from pressing "Train with my code" to its first step (the message beside the editor), R
+            times on a repeat visit: the first time, pressed at once after Edit (the sandboxed worker, which Edit
+            starts in the background, is still starting: web/sandbox.js) and, in another page, 10 s after Edit
+            (as after typing an edit); a second time (it runs already: what the press cost before edited code
+            moved there); after Reset (back on the shipped code, which stops it: it starts again); and the
+            sandboxed worker's own start-up, from its performance marks.
 """
 import argparse
 import re
@@ -515,8 +521,60 @@ def config_section(browser, url, args, dist):
     return lines
 
 
+def train_with_code(page):
+    """Seconds from pressing Train with my code to the message of its first step."""
+    page.evaluate('document.getElementById("code-error").textContent = ""')
+    t0 = time.perf_counter()
+    page.get_by_role('button', name='Train with my code').click()
+    page.wait_for_function('() => /step 1 gave loss/.test(document.getElementById("code-error").textContent)',
+                           timeout=120_000)
+    seconds = time.perf_counter() - t0
+    page.get_by_role('button', name='Pause').click()
+    wait_ready(page)
+    return seconds
+
+
+SANDBOX_MARKS = '''() => { const m = performance.getEntriesByType("mark");
+  const s = m.filter((e) => e.name === "microgpt:sandbox-start"), r = m.filter((e) => e.name === "microgpt:sandbox-ready");
+  return r.map((e, i) => [(e.startTime - s[i].startTime) / 1000, e.detail]); }'''
+
+
+def sandbox_section(browser, url, args, dist):
+    times = {'first, at once after Edit': [], 'first, 10 s after Edit': [], 'second': [], 'after Reset': []}
+    starts, hows = [], set()
+    for _ in range(args.repeats):
+        for wait in (0, 10):
+            context = browser.new_context()
+            page = context.new_page()
+            page.on('dialog', lambda dialog: dialog.accept())
+            visit(page, url)
+            wait_offline_copy(page)
+            visit(page, url)  # a repeat visit: the snapshot and the offline copy are kept
+            page.wait_for_function('() => !document.getElementById("code-edit").disabled')
+            page.get_by_role('button', name='Edit').click()
+            page.evaluate('''() => { const t = JSON.parse(codeEditor.texts());
+              t["microgpt/model.py"] += "\\n# edited\\n"; codeEditor.setTexts(JSON.stringify(t)); }''')
+            page.wait_for_timeout(wait * 1000)
+            labels = ['first, 10 s after Edit'] if wait else [label for label in times if label != 'first, 10 s after Edit']
+            for label in labels:
+                if label == 'after Reset':
+                    page.get_by_role('button', name='Reset').click()
+                    page.wait_for_function('() => !document.querySelector("iframe[sandbox]")')
+                    wait_ready(page)
+                seconds = train_with_code(page)
+                times[label].append(seconds)
+                print(f'Train with my code, {label}: {seconds:.2f} s', flush=True)
+            for seconds, how in page.evaluate(SANDBOX_MARKS):
+                starts.append(seconds)
+                hows.add(how)
+            context.close()
+    return ['Train with my code to its first step, repeat visit: '
+            + '; '.join(f'{label} {spread(values, " s")}' for label, values in times.items())
+            + f'; the sandboxed worker\'s start-up {spread(starts, " s")} (Pyodide from: {", ".join(sorted(hows))})']
+
+
 SECTIONS = {'engines': engines_section, 'ready': ready_section, 'autosave': autosave_section,
-            'stepper': stepper_section, 'config': config_section}
+            'stepper': stepper_section, 'config': config_section, 'sandbox': sandbox_section}
 
 
 def main():

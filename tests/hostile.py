@@ -135,3 +135,29 @@ LARGEST_LINKS = [
     ('lock=' + ','.join('s%d' % i for i in range(2_500)), "lock: 's0', 's1'"),
     ('&' * 65_000 + 'seed=7', ''),
 ]
+
+# Edited code (the Code panel, a link's code, a saved or autosaved run's code) trying to reach beyond its own worker:
+# each is the body of an async Python function run inside the edited microgpt/model.py, with SITE the page's own
+# address (which the page itself can fetch). In the sandboxed worker every one must fail (tests/test_sandbox.py).
+SANDBOX_REACHES = {
+    'caches': "return list(await js.caches.keys())",  # the offline copy, the Pyodide snapshot, the datasets
+    'caches-write': "await (await js.caches.open('microgpt-datasets')).put(SITE + 'data/names.txt', "
+                    "js.Response.new('planted'))",
+    'indexeddb': "return js.indexedDB.open('microgpt')",  # the autosaved runs
+    'fetch': "return (await js.fetch(SITE)).status",
+    'fetch-outside': "return (await js.fetch('https://example.com/')).status",
+    'fetch-platform': "return (await js.WorkerGlobalScope.prototype.fetch.call(js.self, SITE)).status",
+    'xhr': "x = js.XMLHttpRequest.new()\n    x.open('GET', SITE, False)\n    x.send()\n    return x.status",
+    'websocket': "return await opened(js.WebSocket.new(SITE.replace('http', 'ws')))",
+    'import-scripts': "return js.importScripts(SITE + 'page.js')",
+    'service-worker': "return await js.navigator.serviceWorker.getRegistrations()",
+    'local-storage': "return js.localStorage.length",
+    'dom': "return js.document.title",
+    'parent-window': "return js.parent.location.href",
+    'eval': "return js.eval('1 + 1')",
+}
+# Messages edited code sends, which the page must not receive (it listens only to its worker's MessagePort)
+SANDBOX_POSTS = [
+    "js.postMessage(js.JSON.parse('{\"id\": 1, \"answer\": \"forged\", \"dead\": \"forged\"}'))",
+    "js.BroadcastChannel.new('microgpt').postMessage('forged')",
+]

@@ -6,6 +6,11 @@
 # worker, means the worker is gone: every later call answers at once with `dead`'s message until restart().
 # A call that runs edited code (the Code panel) has the user's step time limit instead: past it the code ran
 # away, and the page stops the worker (code_panel.py starts a fresh one).
+#
+# Two workers: the PyScript worker (worker.py) runs the shipped code; a model of edited code runs in the sandboxed
+# worker (sandbox.js), which has the same rows. C.worker is the one the current model lives in; confine.py moves
+# the page from one to the other when a new model needs the other's code.
+import asyncio
 import json
 
 from pyscript import window, workers
@@ -22,6 +27,11 @@ class Connection:
         self.on_dead = None  # called once when the worker is found gone
         self.edited = False  # the current model runs edited code: its steps have the step time limit
         self.step_limit_ms = 10000  # the Code panel's "Step time limit (seconds)"
+        self.sandbox = False  # C.worker is the sandboxed worker (edited code)
+        self.main = None  # (name, worker): the PyScript worker, while the page talks to the sandboxed one
+        self.sandbox_name = ''  # the sandboxed worker's name, while one runs
+        self.sandboxes = 0  # sandboxed workers started (their names)
+        self.sandbox_watched = ''  # the one whose death the page watches
 
     def lost(self, why):
         if not self.dead:
@@ -41,15 +51,78 @@ async def connect(name):
     (its script could not be fetched, or no worker after START_MS)."""
     C.worker = await window.trainerWorkers.ready(workers[name], name, START_MS)
     C.name, C.dead = name, ''
-    window.trainerWorkers.watch(name, lambda *_: C.lost('the Python worker crashed (out of memory?)'))
+    window.trainerWorkers.watch(name, lambda *_: asyncio.create_task(check_alive(name)))
+
+
+async def check_alive(name):
+    """After an error event of the worker: an error thrown in its global scope leaves Python alive (nothing is
+    lost), a crash does not; a call that answers at once (check_link of nothing) tells them apart, its deadline
+    saying the worker is gone."""
+    if C.name == name and not C.dead:
+        await call('check_link', '[]')
 
 
 async def restart(number):
-    """A fresh worker (the old one, if still running, is stopped)."""
+    """A fresh worker (the old one, if still running, is stopped, and so is a sandboxed one)."""
+    if C.sandbox:
+        leave_sandbox()
     window.trainerWorkers.stop(C.name)
+    stop_sandbox()
     name = 'trainer-%d' % number
     window.trainerWorkers.start(name)
     await connect(name)
+
+
+def prestart_sandbox():
+    """Start the sandboxed worker in the background (the Code panel's Edit: edited code may come), unless one
+    runs or is starting: its name."""
+    sandbox = window.sandboxWorker
+    if not (sandbox.running() or sandbox.starting()):
+        C.sandboxes += 1
+        C.sandbox_name = 'sandbox-%d' % C.sandboxes
+        sandbox.ensure(C.sandbox_name)
+    return C.sandbox_name
+
+
+async def enter_sandbox():
+    """Talk to the sandboxed worker from now on (started when none runs): '' or why it could not start."""
+    sandbox = window.sandboxWorker
+    name = prestart_sandbox()
+    try:
+        await sandbox.ensure(name)
+    except Exception as e:  # noqa: BLE001
+        return 'the sandboxed worker for your code could not start (%s)' % e
+    if C.sandbox_watched != name:
+        window.trainerWorkers.watchOther(name, sandbox, lambda why: sandbox_died(name, str(why)))
+        C.sandbox_watched = name
+    if not C.sandbox:
+        C.main = (C.name, C.worker)
+    C.name, C.worker, C.sandbox = name, sandbox.rows, True
+    return ''
+
+
+def sandbox_died(name, why):
+    if C.sandbox and C.name == name:
+        C.lost(why)
+
+
+def leave_sandbox():
+    """Talk to the PyScript worker again (the sandboxed one keeps running until stop_sandbox())."""
+    if C.sandbox:
+        (C.name, C.worker), C.sandbox = C.main, False
+
+
+def back_to_sandbox():
+    """Talk to the running sandboxed worker again (a model of the shipped code failed to build)."""
+    if not C.sandbox:
+        C.main = (C.name, C.worker)
+        C.name, C.worker, C.sandbox = C.sandbox_name, window.sandboxWorker.rows, True
+
+
+def stop_sandbox():
+    if C.sandbox_name and not C.sandbox:
+        window.sandboxWorker.stop('the page went back to the shipped code')
+        C.sandbox_name = ''
 
 
 RAN_AWAY = 'your code ran past the step time limit'  # how a limited call's lateness is told (code_panel.py)

@@ -9,6 +9,7 @@ import json
 from pyscript import window
 
 import client
+import confine
 import keep
 import models
 import restart
@@ -146,6 +147,7 @@ keep.own_code[0] = lambda: C.model_code
 async def on_edit(event):
     if C.loaded:
         start_editing()
+        client.prestart_sandbox()  # where edited code will run: started while the user types
 
 
 @on('click', '#code-restore')
@@ -198,7 +200,7 @@ async def on_code_train(event):
         C.busy = True
         update_code_buttons()
         try:
-            r = await client.code_train(settings_form.read_settings(), texts)
+            r = await confine.build_locked(True, lambda: client.code_train(settings_form.read_settings(), texts))
         finally:
             C.busy = False
             update_code_buttons()

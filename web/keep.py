@@ -11,6 +11,7 @@ from pyscript import document, window
 
 import client
 import code_offer
+import confine
 import datasets
 import models
 import settings_form
@@ -89,10 +90,10 @@ window.keepStore.onHide(lambda *_: autosave(force=True))
 
 # -- a saved run becomes the page's model ----------------------------------------------------------------
 async def import_locked(url, source, label, code_choice):
-    """Load a state (a blob: URL) into the worker and show it: settings, dataset, chart, samples. The answer.
-    code_choice: what to do with edited code in it ('' ask: then the answer is its code_consent, nothing
-    changes; 'load'; 'original'), see the worker's import_state."""
-    r = await client.import_state(url, source, code_choice)
+    """Load a state (a blob: URL) into the worker its code needs (confine.py) and show it: settings, dataset,
+    chart, samples. The answer. code_choice: what to do with edited code in it ('' ask: then the answer is its
+    code_consent, nothing changes; 'load': the sandboxed worker runs it; 'original'), see import_state."""
+    r = await confine.import_state_locked(url, source, code_choice)
     if 'error' in r or 'code_consent' in r:
         return r
     S.running = False

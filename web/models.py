@@ -3,6 +3,7 @@
 from pyscript import window
 
 import client
+import confine
 import overlay
 import settings_form
 from session import S, lock, wait_ready
@@ -37,7 +38,7 @@ async def reset_model_locked():
     d = await settings_form.describe()
     if 'error' in d and not d.get('model_only'):
         return False
-    info = await client.reset(settings_form.read_settings(), el('engine').value)
+    info = await confine.build_locked(False, lambda: client.reset(settings_form.read_settings(), el('engine').value))
     if 'error' in info:
         alert.show(info['error'])
         return False

@@ -208,8 +208,8 @@
   document.addEventListener("DOMContentLoaded", () => keepLargePastes(document.getElementById("paste")));
 
   // The training worker, watched. PyScript starts a worker for every <script type="py" worker> in the page:
-  // a restart clones the first one under a new name. A call that does not answer by its deadline, or an
-  // error event of the worker, means the worker is gone (crashed, out of memory, closed).
+  // a restart clones the first one under a new name. A call that does not answer by its deadline means the
+  // worker is gone (crashed, out of memory, closed); after an error event the page asks it whether it answers.
   // Errors no one caught while the page starts (a script that failed to load, a library that threw): a step
   // of start-up that waits for something that will then never come can end with them (trainerWorkers.ready).
   const uncaught = [];
@@ -249,24 +249,39 @@
     },
     gone: {},  // worker name -> a promise that fails when the worker reports an error, or is killed
     kills: {},  // worker name -> fail its `gone` promise (kill)
+    stoppers: {},  // worker name -> end it, for a worker that is not PyScript's (sandbox.js's)
+    // onError(): the worker reported an error event. An error thrown in its global scope leaves Python alive, so
+    // the page (client.py) checks whether it still answers rather than call it gone.
     watch(name, onError) {
       const script = document.querySelector(`script[name="${name}"]`);
-      this.gone[name] = new Promise((_, reject) => {
-        this.kills[name] = reject;
-        if (script && script.xworker) script.xworker.addEventListener("error", () => {
-          onError();
-          reject(new Error("no answer: the worker crashed"));
-        });
-      });
+      this.gone[name] = new Promise((_, reject) => { this.kills[name] = reject; });
       this.gone[name].catch(() => {});  // only calls under way care
+      if (script && script.xworker) script.xworker.addEventListener("error", (event) => {
+        event.preventDefault();  // not an error of the page's
+        event.stopImmediatePropagation();
+        console.warn("the Python worker reported an error:", event.message || event.error || event);
+        onError();
+      });
     },
-    stop(name) {
+    // a worker that is not PyScript's (sandbox.js's: start it first): its death (onDead(why)) fails the calls
+    // under way, as an error event of a PyScript worker does
+    watchOther(name, worker, onDead) {
+      this.gone[name] = new Promise((_, reject) => { this.kills[name] = reject; });
+      this.gone[name].catch(() => {});
+      this.stoppers[name] = (why) => worker.stop(why);
+      worker.watch((why) => {
+        onDead(why);
+        this.kills[name](new Error(`no answer: ${why}`));
+      });
+    },
+    stop(name, why) {
+      if (this.stoppers[name]) return this.stoppers[name](why);
       const script = document.querySelector(`script[name="${name}"]`);
       if (script && script.xworker) script.xworker.terminate();
     },
     // terminate it now (the Code panel's Stop, a step past its limit): calls under way fail with `why`
     kill(name, why) {
-      this.stop(name);
+      this.stop(name, why);
       if (this.kills[name]) this.kills[name](new Error(`no answer: ${why}`));
     },
     deadline(name, promise, ms) {
