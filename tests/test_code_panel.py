@@ -460,11 +460,11 @@ def test_resume_of_an_autosaved_run_with_code_asks_too(cp, tmp_path):
     cp.wait_text(MODEL, sources[MODEL])
 
 
-KILL_LAST_WORKER = "[...document.querySelectorAll('script[type=\"py\"][worker]')].pop().xworker.terminate()"
+KILL_SANDBOX = "document.querySelector('iframe[sandbox]').remove()"  # edited code's worker, with its frame
 
 
 def test_restart_restores_this_tab_s_own_edited_run_without_asking_and_no_other_code(cp, tmp_path):
-    from test_keep import KILL_WORKER, wait_stored
+    from test_keep import wait_stored
     edited = squared_relu()
     cp.fresh(100000)
     cp.code_button('Edit').click()
@@ -475,7 +475,7 @@ def test_restart_restores_this_tab_s_own_edited_run_without_asking_and_no_other_
     expect(cp.status).to_contain_text('paused')
     paused = cp.step_numbers()[0]
     wait_stored(cp, lambda step: step == paused)
-    cp.page.evaluate(KILL_WORKER)
+    cp.page.evaluate(KILL_SANDBOX)
     cp.button('Step').click()
     expect(cp.status).to_contain_text('The Python worker is gone', timeout=LOAD_TIMEOUT)
     cp.button('Restart').click()
@@ -489,7 +489,7 @@ def test_restart_restores_this_tab_s_own_edited_run_without_asking_and_no_other_
     meta = json.dumps({'step': 3, 'num_steps': 20, 'engine': 'original', 'config': {}, 'source': 'words.txt',
                        'summary': 'words'})  # stored since by another tab, with other code
     assert cp.page.evaluate('([text, meta]) => keepStore.put({body: text}, meta)', [other.read_text(), meta]) == ''
-    cp.page.evaluate(KILL_LAST_WORKER)  # the restarted one
+    cp.page.evaluate(KILL_SANDBOX)  # the restarted one
     cp.button('Step').click()
     expect(cp.status).to_contain_text('The Python worker is gone', timeout=LOAD_TIMEOUT)
     cp.button('Restart').click()

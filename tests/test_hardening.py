@@ -128,7 +128,7 @@ def test_a_garbled_answer_is_said_and_the_page_goes_on(browser, site_url):
     context = browser.new_context()
 
     def garble(route):
-        body = route.fetch().text() + '\n\nsync.describe = lambda settings_json: "\\x00{garbled"\n'
+        body = route.fetch().text() + '\n\nsync.describe = lambda settings_json, engine: "\\x00{garbled"\n'
         route.fulfill(body=body, content_type='text/plain')
     context.route(re.compile(r'.*/worker\.py$'), garble)
     page = context.new_page()

@@ -14,7 +14,7 @@ import re
 from playwright.sync_api import expect
 
 from hostile import SANDBOX_POSTS, SANDBOX_REACHES
-from test_code_panel import MODEL, CodePage, edit, squared_relu
+from test_code_panel import MODEL, CodePage, edit, offer, squared_relu
 from test_page import LOAD_TIMEOUT
 
 PROBE = '''
@@ -136,6 +136,7 @@ def test_a_saved_runs_code_runs_in_the_sandbox_when_loaded_and_resumed(browser, 
         cp.page.evaluate(LISTEN)
         assert cp.page.locator('iframe[sandbox="allow-scripts"]').count() == 0  # the shipped code: no sandbox
         cp.page.get_by_label('Load model', exact=True).set_input_files(str(tmp_path / 'probe.json'))
+        offer(cp).get_by_role('button', name='Load this code').click()  # consent first: nothing of it ran before
         cp.wait_status(30, 1000)
         cp.button('Train').click()
         reached_nothing(cp)
@@ -143,6 +144,7 @@ def test_a_saved_runs_code_runs_in_the_sandbox_when_loaded_and_resumed(browser, 
         cp.wait_enabled('Train')
         cp.page.evaluate(LISTEN)
         cp.button('Resume').click()
+        offer(cp).get_by_role('button', name='Load this code').click()  # Resume asks too
         cp.wait_text(MODEL, state['code'][MODEL])
         cp.wait_enabled('Train')
         cp.button('Train').click()

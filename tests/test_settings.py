@@ -143,8 +143,11 @@ def test_the_worker_is_given_every_package_file(dist_dir):
     match = re.search(r'<script type="py" worker name="trainer" src="./worker.py" config="([^"]*)"', text)
     config = json.loads(html.unescape(match.group(1)))
     package = sorted(p.name for p in (dist_dir.parent / 'microgpt').glob('*.py'))
-    assert sorted(config['files']) == [f'./py/microgpt/{name}' for name in package]
+    assert sorted(config['files']) == [f'./py/microgpt/{name}' for name in package] + ['./worker_rows.py']
     for url, path in config['files'].items():
+        if url == './worker_rows.py':  # the worker's rows, beside worker.py (the sandboxed worker runs them too)
+            assert path == url and (dist_dir / url).read_bytes() == (dist_dir.parent / 'web' / url).read_bytes()
+            continue
         assert path == './' + url.removeprefix('./py/')
         assert (dist_dir / url).read_bytes() == (dist_dir.parent / path).read_bytes()
 

@@ -39,8 +39,11 @@
     if (!asmExport.test(asm) || !names) throw new Error("this Pyodide's modules are not the expected shape");
     const exported = names[1].split(",").map((pair) => pair.trim().split(/\s+as\s+/)).map(([a, b]) => `${b || a}: ${a}`);
     const meta = /\bimport\.meta\.url\b/g, url = JSON.stringify("https://sandbox.invalid/pyodide/pyodide.mjs");
-    sourceText = [asm.replace(asmExport, ""), loader.replace(loaderExport, `const PYODIDE = {${exported.join(", ")}};`),
-                  own].join("\n;\n").replace(meta, url);
+    // no importScripts at all, not only none its policy allows (Pyodide takes a worker that has it for a classic
+    // one, which it refuses to run in)
+    const noScripts = 'self.importScripts = () => { throw new TypeError("the sandboxed worker imports no scripts"); };';
+    sourceText = [noScripts, asm.replace(asmExport, ""),
+                  loader.replace(loaderExport, `const PYODIDE = {${exported.join(", ")}};`), own].join("\n;\n").replace(meta, url);
     return sourceText;
   }
 
