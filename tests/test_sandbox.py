@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from hostile import SANDBOX_POSTS, SANDBOX_REACHES
 from test_code_panel import MODEL, CodePage, edit, offer, squared_relu
+from test_keep import wait_stored
 from test_page import LOAD_TIMEOUT
 
 PROBE = '''
@@ -140,6 +141,7 @@ def test_a_saved_runs_code_runs_in_the_sandbox_when_loaded_and_resumed(browser, 
         cp.wait_status(30, 1000)
         cp.button('Train').click()
         reached_nothing(cp)
+        wait_stored(cp, lambda step: step >= 30, timeout=120_000)  # stored: the reload then offers it
         cp.page.reload()  # the autosave of that run: Resume runs its code in the sandbox as well
         cp.wait_enabled('Train')
         cp.page.evaluate(LISTEN)
