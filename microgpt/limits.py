@@ -185,12 +185,8 @@ def _problem(config, engine, vocab_size, browser, positions=None):
                 return 'n_embd', (f"a training step's graph would be {depth:,} autograd values deep (limit "
                                   f"{MAX_GRAPH_DEPTH:,}: freeing a deeper one overflows the browser's stack)")
             return None
-        memory = native_memory()
         need = values * NATIVE_VALUE_BYTES + params(config, vocab_size) * NATIVE_PARAM_BYTES
-        if memory is not None and need > memory * NATIVE_SHARE:
-            return 'block_size', (f'a training step would build {values:,} autograd values, about '
-                                  f'{need / 2**30:.1f} GiB, and the machine has {memory / 2**30:.1f} GiB')
-        return None
+        return _over_memory(need, f'a training step would build {values:,} autograd values, about')
     if browser:
         heap = efficient_bytes(step, vocab_size)
         if heap > MAX_HEAP:
@@ -200,8 +196,12 @@ def _problem(config, engine, vocab_size, browser, positions=None):
             return 'block_size', (f'a step on a full block could take {seconds:,.0f} s '
                                   f'(limit {MAX_STEP_SECONDS:,.0f} s)')
         return None
+    return _over_memory(efficient_floats(step, vocab_size) * NATIVE_FLOAT_BYTES, 'a step needs about')
+
+
+def _over_memory(need, what):
+    """Natively: ('block_size', why) when a step needs more than NATIVE_SHARE of the machine's memory, else None."""
     memory = native_memory()
-    need = efficient_floats(step, vocab_size) * NATIVE_FLOAT_BYTES
     if memory is not None and need > memory * NATIVE_SHARE:
-        return 'block_size', f'a step needs about {need / 2**30:.1f} GiB, and the machine has {memory / 2**30:.1f} GiB'
+        return 'block_size', f'{what} {need / 2**30:.1f} GiB, and the machine has {memory / 2**30:.1f} GiB'
     return None

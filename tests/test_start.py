@@ -189,23 +189,17 @@ def test_a_chart_library_that_throws_leaves_a_page_that_trains_without_a_chart(b
         context.close()
 
 
-def test_a_worker_script_that_fails_to_load_ends_in_words(browser, site_url):
-    context, page, _ = opened(browser, site_url, '**/worker.py', {'status': 404, 'body': 'not found'})
+@pytest.mark.parametrize('script, message, whole', [
+    ('worker.py', 'Python could not start: Error: [404] Unable to fetch ./worker.py. The page cannot train without '
+                  'it; reload to try again.', True),
+    ('start_pyodide.mjs', 'Python could not start: TypeError: Failed to fetch dynamically imported module', False),
+])
+def test_a_worker_file_that_fails_to_load_ends_in_words(browser, site_url, script, message, whole):
+    context, page, _ = opened(browser, site_url, f'**/{script}', {'status': 404, 'body': 'not found'})
     try:
         expect(page.get_by_role('status')).to_have_text('Python could not start.', timeout=60_000)
-        expect(page.get_by_role('alert')).to_have_text(
-            'Python could not start: Error: [404] Unable to fetch ./worker.py. The page cannot train without it; '
-            'reload to try again.')
-    finally:
-        context.close()
-
-
-def test_a_worker_interpreter_that_fails_to_load_ends_in_words(browser, site_url):
-    context, page, _ = opened(browser, site_url, '**/start_pyodide.mjs', {'status': 404, 'body': 'not found'})
-    try:
-        expect(page.get_by_role('status')).to_have_text('Python could not start.', timeout=60_000)
-        expect(page.get_by_role('alert')).to_contain_text('Python could not start: TypeError: Failed to fetch '
-                                                          'dynamically imported module')
+        alert = expect(page.get_by_role('alert'))
+        alert.to_have_text(message) if whole else alert.to_contain_text(message)
     finally:
         context.close()
 
