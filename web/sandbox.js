@@ -187,11 +187,9 @@
     async stage_url(url, source) { return sandbox.call("stage_bytes", [await bytesOf(url), source]); },
     async import_state(url, source, ...more) { return sandbox.call("import_bytes", [await bytesOf(url), source, ...more]); },
   };
-  for (const row of ["adopt", "describe", "reset", "train", "set_num_steps", "set_engine", "sample", "verify",
-                     "log_csv", "check_link", "export_state", "next_token", "attention", "step_through", "code_files", "code_check",
-                     "code_train"]) {
-    rows[row] = (...args) => sandbox.call(row, args);
-  }
-  sandbox.rows = rows;
+  // every other row (web/worker_rows.py's ROWS, the table in web/worker.py) goes to the sandbox as it is called
+  // (not `then` or a symbol: the object must not look like a promise or convert itself)
+  sandbox.rows = new Proxy(rows, { get: (own, row) => own[row] || (typeof row !== "string" || row === "then"
+    ? undefined : (...args) => sandbox.call(row, args)) });
   window.sandboxWorker = sandbox;
 })();
