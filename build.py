@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 DIST = ROOT / 'dist'
+WEB = ROOT / 'web'
 NODE_MODULES = ROOT / 'node_modules'
 NPM_STAMP = NODE_MODULES / '.microgpt-lock-sha256'
 
@@ -108,13 +109,31 @@ def copy_package(dist):
     return files
 
 
+# web/ by where code runs: page/ (MicroPython, the main thread), worker/ (Pyodide), js/ (the browser's APIs), and
+# at web/ itself what sits at the site's root. dist/ is flat: each file keeps its name at the site's root.
+WEB_FOLDERS = ('page', 'worker', 'js')
+
+
+def web_sources():
+    """{name in dist/: its source in web/}, every file of web/ and its three folders (a name used twice is refused)."""
+    sources = {}
+    for folder in (WEB, *(WEB / f for f in WEB_FOLDERS)):
+        for src in sorted(folder.iterdir()):
+            if src.is_file():
+                if src.name in sources:
+                    raise SystemExit(f'build.py: web/ has two files named {src.name}')
+                sources[src.name] = src
+    return sources
+
+
+def web_file(name):
+    return web_sources()[name]
+
+
 def copy_web(dist, package_files):
-    """web/ as it is, but index.html gets the settings form and the two interpreters' configs written in."""
+    """web/ as it is (flattened), but index.html gets the settings form and the two interpreters' configs."""
     modules = []
-    for src in sorted((ROOT / 'web').rglob('*')):
-        if not src.is_file() or '__pycache__' in src.parts:
-            continue
-        rel = src.relative_to(ROOT / 'web').as_posix()
+    for rel, src in sorted(web_sources().items()):
         if rel in ('index.html', SERVICE_WORKER, SNAPSHOT_LOADER, EDITOR_ENTRY):
             continue
         if rel == SANDBOX_FRAME:  # its policy names its script's hash
@@ -123,7 +142,7 @@ def copy_web(dist, package_files):
         copy_file(src, dist / rel)
         if rel.endswith('.py') and rel not in (MAIN_SCRIPT, WORKER_SCRIPT, WORKER_ROWS):
             modules.append(rel)
-    html = (ROOT / 'web' / 'index.html').read_text(encoding='utf-8')
+    html = web_file('index.html').read_text(encoding='utf-8')
     worker_config = {'interpreter': './start_pyodide.mjs', 'sync_main_only': True,
                      'files': {**{f'./py/{rel}': f'./{rel}' for rel in package_files},
                                f'./{WORKER_ROWS}': f'./{WORKER_ROWS}'}}
@@ -139,13 +158,13 @@ def copy_web(dist, package_files):
 
 
 MAIN_SCRIPT, WORKER_SCRIPT, WORKER_ROWS = 'main.py', 'worker.py', 'worker_rows.py'
-SANDBOX_FRAME = 'sandbox_frame.html'  # the sandboxed iframe's document (web/sandbox.js makes it its srcdoc)
+SANDBOX_FRAME = 'sandbox_frame.html'  # the sandboxed iframe's document (web/js/sandbox.js makes it its srcdoc)
 
 
 def sandbox_frame_hash():
     """The CSP source allowing the sandbox frame's one inline script: its sha256 (the frame's srcdoc inherits the
     page's policy, which allows no other inline script)."""
-    html = (ROOT / 'web' / SANDBOX_FRAME).read_text(encoding='utf-8')
+    html = web_file(SANDBOX_FRAME).read_text(encoding='utf-8')
     scripts = re.findall(r'<script>(.*?)</script>', html, re.S)
     if len(scripts) != 1:
         raise SystemExit(f'build.py: web/{SANDBOX_FRAME} should have exactly one inline <script>')
@@ -154,16 +173,16 @@ SERVICE_WORKER = 'sw.js'
 SNAPSHOT_LOADER = 'start_pyodide.mjs'  # written by write_service_worker, with the build's id
 
 
-# -- the Code panel's editor: web/editor.js and CodeMirror, bundled by esbuild (an npm devDependency) ---------
+# -- the Code panel's editor: web/js/editor.js and CodeMirror, bundled by esbuild (an npm devDependency) ---------
 EDITOR_ENTRY = 'editor.js'
 EDITOR_BUNDLE = 'vendor/editor/editor.js'
 EDITOR_CACHE = NODE_MODULES / '.microgpt-editor'  # bundles by the hash of their inputs (npm ci starts it afresh)
 
 
 def bundle_editor(dist):
-    """dist/vendor/editor/editor.js: esbuild bundles web/editor.js with the CodeMirror packages it imports,
-    only when web/editor.js or package-lock.json changed since the last bundle (else the kept one is copied)."""
-    entry = ROOT / 'web' / EDITOR_ENTRY
+    """dist/vendor/editor/editor.js: esbuild bundles web/js/editor.js with the CodeMirror packages it imports,
+    only when web/js/editor.js or package-lock.json changed since the last bundle (else the kept one is copied)."""
+    entry = web_file(EDITOR_ENTRY)
     digest = hashlib.sha256(entry.read_bytes() + (ROOT / 'package-lock.json').read_bytes()).hexdigest()[:16]
     kept = EDITOR_CACHE / f'{digest}.js'
     if not kept.exists():
@@ -198,7 +217,7 @@ def write_service_worker(dist, snapshot_loader=True):
     manifest = {'./': hashes['index.html']}
     manifest.update((f'./{rel}', hashes[rel]) for rel in sorted(hashes))
     digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
-    template = (ROOT / 'web' / SERVICE_WORKER).read_text(encoding='utf-8')
+    template = web_file(SERVICE_WORKER).read_text(encoding='utf-8')
     text = (template.replace('{{cache}}', 'microgpt-' + digest)
             .replace('{{manifest}}', json.dumps(manifest, indent=0)))
     write_text(dist / SERVICE_WORKER, text)
@@ -207,7 +226,7 @@ def write_service_worker(dist, snapshot_loader=True):
 def write_snapshot_loader(dist, hashes):
     """dist/start_pyodide.mjs with the build's id: a hash of the other files' hashes (added to them)."""
     build_id = hashlib.sha256(''.join(f'{rel}\0{h}\n' for rel, h in hashes.items()).encode()).hexdigest()[:16]
-    loader = (ROOT / 'web' / SNAPSHOT_LOADER).read_text(encoding='utf-8')
+    loader = web_file(SNAPSHOT_LOADER).read_text(encoding='utf-8')
     if '{{build}}' not in loader:
         raise SystemExit(f'build.py: web/{SNAPSHOT_LOADER} lacks {{{{build}}}}')
     write_text(dist / SNAPSHOT_LOADER, loader.replace('{{build}}', build_id))

@@ -11,7 +11,7 @@ Sections (all of them unless --only names some), each printing its figures as it
   ready     seconds from navigation to ready (Train enabled): a first visit (a new browser profile, nothing
             cached), V repeat visits once the service worker holds the offline copy, a repeat visit offline,
             V repeat visits with service workers blocked (the HTTP cache only), and V first and repeat visits of
-            the same site without the Pyodide snapshot (web/start_pyodide.mjs replaced by Pyodide's own
+            the same site without the Pyodide snapshot (web/worker/start_pyodide.mjs replaced by Pyodide's own
             loader), the two sites taking turns; then the timeline of a repeat visit (navigation, the page's
             and the worker's "microgpt:" performance marks, the fetches that end a phase).
   config    the settings of --config (any settings, e.g. n_embd=64,n_layer=4; default: the default size) on
@@ -29,7 +29,7 @@ Sections (all of them unless --only names some), each printing its figures as it
             steps (Next over every step of a trace: stepper.go and the layout it causes, in the page).
   sandbox   seconds from pressing "Train with my code" to its first step (the message beside the editor), R
             times on a repeat visit: the first time, pressed at once after Edit (the sandboxed worker, which Edit
-            starts in the background, is still starting: web/sandbox.js) and, in another page, 10 s after Edit
+            starts in the background, is still starting: web/js/sandbox.js) and, in another page, 10 s after Edit
             (as after typing an edit); a second time (it runs already: what the press cost before edited code
             moved there); after Reset (back on the shipped code, which stops it: it starts again); and the
             sandboxed worker's own start-up, from its performance marks.
@@ -260,7 +260,7 @@ OFFLINE_COPY = """async () => {
 PYSCRIPT_EVENTS = """for (const name of ["mpy:ready", "mpy:done"]) {
   document.addEventListener(name, () => performance.mark("pyscript:" + name), { once: true });
 }"""
-# Pyodide's own loader in place of web/start_pyodide.mjs: the site as it would be without the snapshot
+# Pyodide's own loader in place of web/worker/start_pyodide.mjs: the site as it would be without the snapshot
 NO_SNAPSHOT = '''import { loadPyodide as load, version } from "./pyodide/pyodide.mjs";
 export { version };
 export const loadPyodide = (options) => load({ ...options, indexURL: new URL("./pyodide/", import.meta.url).href });
@@ -364,7 +364,7 @@ def ready_section(browser, url, args, dist):
 # -- autosave: what it costs ---------------------------------------------------------------------------------
 REFUSE_STORAGE = ("IDBFactory.prototype.open = function () "
                   "{ throw new DOMException('refused (benchmark)', 'SecurityError'); };")
-AUTOSAVE_MS = 5000  # web/keep.py
+AUTOSAVE_MS = 5000  # web/page/keep.py
 DUMPS = """import time
 from microgpt import Config, Trainer, read_documents, format_log_row, state
 t = Trainer(Config(), read_documents('names.txt'))

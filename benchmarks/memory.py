@@ -8,7 +8,7 @@ WebAssembly heap of Pyodide in Node.js (the page's worker runs the same Pyodide;
 size after the work is the peak) and the native peak resident set size, each in a fresh process. Measured:
 one training step on each engine; for one shape (every shape with --all), sampling a whole block with the
 original engine, and Verify: the page's model on the original engine, after a step, plus a copy on each
-engine from a JSON round trip of its state, each taking the page's steps, as web/worker.py verify() does.
+engine from a JSON round trip of its state, each taking the page's steps, as web/worker/worker.py verify() does.
 bytes/Value: the step's growth over the built model, per Value the step builds (limits.step_values).
 --over also measures a step of the issue's configurations, which the cap now refuses.
 The default run takes about 4 minutes on a 2-core machine.
@@ -30,7 +30,7 @@ import microgpt.state  # noqa: E402,F401
 from microgpt.limits import MAX_HEAP, MAX_STEP_VALUES, MAX_VOCAB  # noqa: E402
 
 MiB = 1024 * 1024
-VERIFY_STEPS = 3  # web/main.py VERIFY_STEPS
+VERIFY_STEPS = 3  # web/page/main.py VERIFY_STEPS
 # The original engine's largest admitted configuration of each shape in the page: one more block position is
 # refused (at the largest vocabulary; by microgpt/limits.py's Value cap or graph depth).
 LARGEST_ADMITTED = [
@@ -48,7 +48,7 @@ REFUSED = [
 VERIFY_SHAPE = 2  # where sampling and Verify are measured by default
 # The efficient engine's largest models in the page (microgpt/limits.py): 8 layers of 128 with the longest block
 # a step's time bound admits, at the largest vocabulary and at the names' (27); measured: a step, and the
-# autosave's JSON of the state (web/worker.py export_state), after a step.
+# autosave's JSON of the state (web/worker/worker.py export_state), after a step.
 EFFICIENT_LARGEST = [
     ({'n_embd': 128, 'n_head': 4, 'n_layer': 8, 'block_size': 94}, MAX_VOCAB),
     ({'n_embd': 128, 'n_head': 4, 'n_layer': 8, 'block_size': 97}, 27),
@@ -74,7 +74,7 @@ def heap_bytes():
 
 
 def verify(trainer, steps, mg):
-    """web/worker.py verify(): a copy of the model on each engine, from a JSON round trip of its state."""
+    """web/worker/worker.py verify(): a copy of the model on each engine, from a JSON round trip of its state."""
     state = trainer.export_state()
     runs = {}
     for engine in mg.ENGINE_NAMES:

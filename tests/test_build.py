@@ -63,7 +63,7 @@ def test_a_rebuild_removes_what_web_no_longer_has(dist_dir):
 
 
 def test_the_snapshot_loader_names_this_build(dist_dir, tmp_path):
-    # web/start_pyodide.mjs keeps the worker's Pyodide snapshot under a key naming the build: any change to the
+    # web/worker/start_pyodide.mjs keeps the worker's Pyodide snapshot under a key naming the build: any change to the
     # site is another build, which never starts from a snapshot an older one stored
     import shutil
     site = tmp_path / 'site'
@@ -72,7 +72,7 @@ def test_the_snapshot_loader_names_this_build(dist_dir, tmp_path):
     def build_id():
         return re.search(r'const BUILD = "([0-9a-f]{16})";', (site / 'start_pyodide.mjs').read_text()).group(1)
     first = build_id()
-    assert '{{build}}' in (ROOT / 'web' / 'start_pyodide.mjs').read_text()
+    assert '{{build}}' in (ROOT / 'web' / 'worker' / 'start_pyodide.mjs').read_text()
     build.write_service_worker(site)
     assert build_id() == first  # the same files: the same build
     (site / 'style.css').write_text((site / 'style.css').read_text() + '\n/* another build */\n')

@@ -1,4 +1,4 @@
-"""Confinement (issue 18, item 2): edited code runs in the sandboxed worker (web/sandbox.js), where it reaches
+"""Confinement (issue 18, item 2): edited code runs in the sandboxed worker (web/js/sandbox.js), where it reaches
 nothing of the site: not its Cache Storage, IndexedDB or service worker, not the page, not the network.
 
 The edited microgpt/model.py below starts every reach of tests/hostile.py's SANDBOX_REACHES when it is imported,

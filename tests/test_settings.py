@@ -146,7 +146,7 @@ def test_the_worker_is_given_every_package_file(dist_dir):
     assert sorted(config['files']) == [f'./py/microgpt/{name}' for name in package] + ['./worker_rows.py']
     for url, path in config['files'].items():
         if url == './worker_rows.py':  # the worker's rows, beside worker.py (the sandboxed worker runs them too)
-            assert path == url and (dist_dir / url).read_bytes() == (dist_dir.parent / 'web' / url).read_bytes()
+            assert path == url and (dist_dir / url).read_bytes() == (dist_dir.parent / 'web' / 'worker' / url).read_bytes()
             continue
         assert path == './' + url.removeprefix('./py/')
         assert (dist_dir / url).read_bytes() == (dist_dir.parent / path).read_bytes()

@@ -1,4 +1,4 @@
-"""Start-up: the worker's Pyodide starts from a memory snapshot (web/start_pyodide.mjs), made on the first start
+"""Start-up: the worker's Pyodide starts from a memory snapshot (web/worker/start_pyodide.mjs), made on the first start
 in a browser and kept in Cache Storage; a snapshot that is missing, damaged or cannot be kept never stops the
 page. Exactness with the snapshot is the log and golden tests' business: every page starts from one.
 
@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from test_keep import poll
 from test_page import Page
 
-CACHE = 'microgpt-pyodide-snapshot'  # web/start_pyodide.mjs
+CACHE = 'microgpt-pyodide-snapshot'  # web/worker/start_pyodide.mjs
 # a module worker that starts Pyodide through the site's start_pyodide.mjs and reports how it started
 START_WORKER = """
 import { loadPyodide } from "../start_pyodide.mjs";
@@ -52,7 +52,7 @@ DAMAGE = f"""async () => {{
     const [key] = await cache.keys();
     await cache.put(key, new Response(new Uint8Array(4096).fill(7)));
 }}"""
-# the stored snapshot put under the key another build would use (web/start_pyodide.mjs: snapshot-BUILD-...); the key
+# the stored snapshot put under the key another build would use (web/worker/start_pyodide.mjs: snapshot-BUILD-...); the key
 MOVE_TO_ANOTHER_BUILD = f"""async () => {{
     const cache = await caches.open('{CACHE}');
     const [key] = await cache.keys();

@@ -1,5 +1,5 @@
-// The sandboxed worker's own part (web/sandbox.js appends it to Pyodide's two modules, pyodide.asm.mjs and
-// pyodide.mjs, as one module a blob: URL in the sandboxed frame starts): it runs edited code, web/worker_rows.py's
+// The sandboxed worker's own part (web/js/sandbox.js appends it to Pyodide's two modules, pyodide.asm.mjs and
+// pyodide.mjs, as one module a blob: URL in the sandboxed frame starts): it runs edited code, web/worker/worker_rows.py's
 // rows, in an opaque origin under a policy that lets nothing be fetched. What Pyodide's loader fetches (the
 // WebAssembly, the standard library) comes with the start message, and so does the memory snapshot when the
 // page has one (start_pyodide.mjs makes it), microgpt's files and worker_rows.py.

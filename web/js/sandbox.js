@@ -4,9 +4,9 @@
 // (sandbox_frame.html, as srcdoc) adds connect-src 'none' to the page's policy, so nothing can be fetched or
 // connected to. This page sends it, through messages, everything it runs: Pyodide's files (read through this
 // page's fetch, so the service worker serves them offline), the memory snapshot start_pyodide.mjs keeps, and the
-// Python: microgpt's files and worker_rows.py, the very rows the PyScript worker runs (web/sandbox_worker.js).
+// Python: microgpt's files and worker_rows.py, the very rows the PyScript worker runs (web/worker/sandbox_worker.js).
 //
-// window.sandboxWorker.rows has the PyScript worker's shape for web/client.py: rows.<row>(...args) is a promise
+// window.sandboxWorker.rows has the PyScript worker's shape for web/page/client.py: rows.<row>(...args) is a promise
 // of the answer's text. The two rows that take a blob: URL there (stage_url, import_state) read it here and send
 // the bytes. A dead sandbox (sandbox_worker.js reports Python gone) fails its calls under way with
 // "no answer: why" and calls back, as page.js's trainerWorkers does for the PyScript worker.
@@ -181,13 +181,13 @@
   };
 
   const bytesOf = async (url) => new Uint8Array(await fetchOk(url));
-  // the PyScript worker's rows (web/worker.py), each a promise of the answer's text
+  // the PyScript worker's rows (web/worker/worker.py), each a promise of the answer's text
   const rows = {
     async init(baseUrl) { return JSON.stringify({ presets: JSON.parse(await fetchOk(baseUrl + "data/presets.json", "text")) }); },
     async stage_url(url, source) { return sandbox.call("stage_bytes", [await bytesOf(url), source]); },
     async import_state(url, source, ...more) { return sandbox.call("import_bytes", [await bytesOf(url), source, ...more]); },
   };
-  // every other row (web/worker_rows.py's ROWS, the table in web/worker.py) goes to the sandbox as it is called
+  // every other row (web/worker/worker_rows.py's ROWS, the table in web/worker/worker.py) goes to the sandbox as it is called
   // (not `then` or a symbol: the object must not look like a promise or convert itself)
   sandbox.rows = new Proxy(rows, { get: (own, row) => own[row] || (typeof row !== "string" || row === "then"
     ? undefined : (...args) => sandbox.call(row, args)) });

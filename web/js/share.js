@@ -1,4 +1,4 @@
-// The browser APIs of the Share feature (web/share.py, web/share_data.py, web/share_panel.py reach them as
+// The browser APIs of the Share feature (web/page/share.py, web/page/share_data.py, web/page/share_panel.py reach them as
 // window.shareLink): the URL fragment read and written, datasets packed into a link (CompressionStream) and
 // fetched from a URL or Cache Storage, the clipboard, the QR code (qrcode-generator, npm, drawn as SVG
 // elements: nothing here is ever parsed as HTML). Promises resolve to {error, ...}: they never reject.

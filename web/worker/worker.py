@@ -1,10 +1,10 @@
 """The training worker: Pyodide runs the microgpt package here, off the page's main thread.
 
-The page (MicroPython, main thread) awaits the functions below through pyscript.sync; web/client.py has one
+The page (MicroPython, main thread) awaits the functions below through pyscript.sync; web/page/client.py has one
 function per row of this table, and every call goes through its one error guard. PyScript puts the package's
-files and web/worker_rows.py beside this script (the `files` of its config, which build.py writes), so
-`import microgpt` just works. The rows themselves are web/worker_rows.py's, free of `js` and `pyscript`: a model
-of edited code runs them in the sandboxed worker instead (web/sandbox.js, web/sandbox_worker.js), where the page
+files and web/worker/worker_rows.py beside this script (the `files` of its config, which build.py writes), so
+`import microgpt` just works. The rows themselves are web/worker/worker_rows.py's, free of `js` and `pyscript`: a model
+of edited code runs them in the sandboxed worker instead (web/js/sandbox.js, web/worker/sandbox_worker.js), where the page
 reads the blob: URLs of stage_url and import_state itself and sends their bytes. This worker never builds edited
 code (worker_rows.CODE_RUNS_HERE is False here): code_train and import_state's 'load' are the sandbox's.
 

@@ -1,5 +1,5 @@
-"""The worker's protocol rows (web/worker.py's docstring has the table), free of `js` and `pyscript`: the
-PyScript worker (web/worker.py, the shipped code) and the sandboxed worker (web/sandbox_worker.js, edited code)
+"""The worker's protocol rows (web/worker/worker.py's docstring has the table), free of `js` and `pyscript`: the
+PyScript worker (web/worker/worker.py, the shipped code) and the sandboxed worker (web/worker/sandbox_worker.js, edited code)
 run these same functions. Every answer is one JSON string. The rows that take a URL there (stage_url,
 import_state) take the bytes here (stage_bytes, import_bytes): each worker fetches, or is sent, them its own way.
 """
@@ -301,7 +301,7 @@ def log_csv():
 
 def check_link(settings_json):
     """A link's settings, each parsed and checked by the settings' description: the ones that apply together
-    (as their values' repr) and, for the others, why not (web/share.py)."""
+    (as their values' repr) and, for the others, why not (web/page/share.py)."""
     values, ignored = {}, []
     for name, text in json.loads(settings_json):
         if name not in SETTING:
