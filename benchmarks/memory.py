@@ -75,12 +75,12 @@ def heap_bytes():
 
 def verify(trainer, steps, mg):
     """web/worker/worker.py verify(): a copy of the model on each engine, from a JSON round trip of its state."""
-    state = trainer.export_state()
+    state = microgpt.state.to_json(trainer)
     runs = {}
     for engine in mg.ENGINE_NAMES:
-        t = mg.Trainer.from_state(json.loads(json.dumps(state)), engine=engine)
+        t = microgpt.state.from_json(json.loads(json.dumps(state)), engine=engine)
         losses = [t.step().loss for _ in range(steps)]
-        runs[engine] = (losses, t.export_state())
+        runs[engine] = (losses, microgpt.state.to_json(t))
     return runs['original'][0] == runs['efficient'][0]
 
 

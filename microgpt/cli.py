@@ -6,7 +6,7 @@ from .config import SETTINGS, Config
 from .data import read_documents
 from . import state
 from .errors import CodeConsentNeeded, MicrogptError
-from .trainer import ENGINE_NAMES, LOG_HEADER, Trainer, format_log_row
+from .trainer import ENGINE_NAMES, ENGINES, LOG_HEADER, Trainer, format_log_row
 
 class UsageError(Exception):
     pass
@@ -33,7 +33,8 @@ def build_parser():
                         'with --save, a run to continue later with --load')
     p.add_argument('--samples', type=int, default=20, help='number of samples to print after training (default: 20)')
     p.add_argument('--engine', choices=ENGINE_NAMES, default='original',
-                   help='original: one Value per number (default); efficient: same math, whole vectors')
+                   help='; '.join(f'{name}: {what}' + (' (default)' if name == 'original' else '')
+                                  for name, what in ENGINES.items()))
     p.add_argument('--save', metavar='PATH', help='write the state (JSON) after training')
     p.add_argument('--load', metavar='PATH', help='continue from a saved state (its settings and documents)')
     p.add_argument('--trust-code', action='store_true',
@@ -58,10 +59,7 @@ def make_trainer(args):
         if trainer.code is not None:
             print(f'microgpt: continuing with the edited code saved in {args.load} '
                   f'({", ".join(trainer.code.changed)})', file=sys.stderr)
-        if 'num_steps' in given:
-            trainer.set_num_steps(given['num_steps'])
-        if 'temperature' in given:
-            trainer.config = trainer.config.replace(temperature=given['temperature'])
+        trainer.keep_settings(**given)  # only settings that keep the model are left
         return trainer
     config = Config(**given).validate()
     docs = read_documents(args.input)

@@ -41,6 +41,7 @@ from .data import MAX_BYTES, Tokenizer
 from .edits import CodeError, EditedCode, changed_paths, check_sources, diff, is_finite_float, not_a_finite_float
 from .errors import CodeConsentNeeded, ConfigError, MicrogptError, StateError
 from .model import weight_shapes
+from .trainer import ENGINE_NAMES, Trainer, engine_class
 
 FORMAT = 'microgpt-state'
 VERSION = 1
@@ -99,7 +100,6 @@ MAX_DEPTH = 10  # brackets nested in a state: it needs 4 (weights: {name: [[row]
 def from_json(data, engine=None, code_choice=REFUSE):
     """Rebuild a run (a Trainer) from to_json()'s data, with the given engine or else the one that saved it.
     Edited code in the state is built only with code_choice TRUST (see CODE_CHOICES)."""
-    from .trainer import Trainer
     if code_choice not in CODE_CHOICES:
         raise MicrogptError(f'unknown code choice {code_choice!r} (known: {", ".join(CODE_CHOICES)})')
     _check_format(data)
@@ -222,7 +222,6 @@ def _fits_shipped(data, run):
 
 def _model(engine, data, code, config, vocab_size, weights, m, v):
     """The engine (the named one, else the one that saved the state) holding the weights and Adam state."""
-    from .trainer import ENGINE_NAMES, engine_class
     saved_engine = data.get('engine') or 'original'
     if engine is None and saved_engine not in ENGINE_NAMES:
         raise StateError(f'unknown engine {saved_engine!r} in state (known: {", ".join(ENGINE_NAMES)})')

@@ -14,6 +14,7 @@ from . import limits
 from .data import Tokenizer
 from .engine import NonFiniteLoss
 from .edits import CodeError, is_finite_float, not_a_finite_float
+from .config import KEEPS_MODEL
 from .errors import ConfigError, MicrogptError, TrainingError
 from . import model
 from .model import OriginalEngine, count_params, init_weights
@@ -37,7 +38,8 @@ def engine_class(name, code=None):
     raise ConfigError('engine', f"must be 'original' or 'efficient', got {name!r}")
 
 
-ENGINE_NAMES = ('original', 'efficient')
+ENGINES = {'original': 'one Value per number', 'efficient': 'same math, whole vectors'}  # name: what it is
+ENGINE_NAMES = tuple(ENGINES)
 
 # Validation (config.validation): the last tenth of the shuffled documents is held out, never trained on. Every
 # VALIDATION_EVERY steps the validation loss is the average loss of the first VALIDATION_SAMPLE of them, forward
@@ -203,17 +205,23 @@ class Trainer:
                     break
         return results
 
-    def check_num_steps(self, num_steps):
-        """Raise ConfigError unless num_steps is a valid total for this run (not below the steps done);
-        returns the config it would give. Changes nothing."""
-        config = self.config.replace(num_steps=num_steps)
-        if num_steps < self.step_count:
-            raise ConfigError('num_steps', f'must be at least the {self.step_count} steps already trained, got {num_steps}')
+    def check_kept_settings(self, **values):
+        """The config these settings would give this model, checked; changes nothing. Only the settings that keep
+        the model (config.KEEPS_MODEL: the total steps, the temperature) may change: another one, a value that
+        breaks its rule, or fewer steps than done is a ConfigError naming the setting."""
+        for name in values:
+            if name not in KEEPS_MODEL:
+                raise ConfigError(name, f'needs a new model (only {" and ".join(sorted(KEEPS_MODEL))} keep it)')
+        config = self.config.replace(**values)
+        if config.num_steps < self.step_count:
+            raise ConfigError('num_steps', f'must be at least the {self.step_count} steps already trained, '
+                                           f'got {config.num_steps}')
         return config
 
-    def set_num_steps(self, num_steps):
-        """Change the total number of steps (it sets the learning rate decay) without losing the model."""
-        self.config = self.check_num_steps(num_steps)
+    def keep_settings(self, **values):
+        """Change settings that keep the model (check_kept_settings) without losing it: the total steps set the
+        learning rate decay; the temperature is the one samples use by default and the saved state keeps."""
+        self.config = self.check_kept_settings(**values)
 
     # -- forward only: nothing changes, not even the random generator -------------------
     def loss(self, doc):
@@ -327,19 +335,6 @@ class Trainer:
                     sample.append(tok.uchars[token_id])
                 samples.append(''.join(sample))
         return samples
-
-    # -- state: the format lives in state.py -----------------------------------------------
-    def export_state(self):
-        """The whole run as plain JSON-able data (state.to_json)."""
-        from . import state
-        return state.to_json(self)
-
-    @classmethod
-    def from_state(cls, data, engine=None, code_choice='refuse'):
-        """Rebuild a run from export_state()'s data (state.from_json); any engine can continue any engine's state.
-        Edited code in it runs only with code_choice 'trust' (state.CODE_CHOICES)."""
-        from . import state
-        return state.from_json(data, engine, code_choice)
 
 
 def format_log_row(result):

@@ -7,6 +7,7 @@ import struct
 
 from microgpt import Config, Trainer, format_log_row
 from microgpt.model import gpt, softmax
+from microgpt.state import from_json, to_json
 
 WORDS = ['amelia', 'bartholomew', 'cy', 'dorothea', 'eli', 'fitzgerald', 'gwendolyn', 'hal', 'ines', 'jo',
          'konstantinos', 'lu', 'maximiliana', 'ned', 'ottoline', 'pia', 'quentin', 'rosalind', 'sy', 'tobias',
@@ -28,7 +29,7 @@ NON_FINITE_CASES = ['fc1 weight nan', 'nan behind a dead unit', 'overflow behind
 
 def run_difference(a, b):
     """The first part of two runs' states that differs, or None."""
-    sa, sb = a.export_state(), b.export_state()
+    sa, sb = to_json(a), to_json(b)
     for key in ('step', 'weights', 'adam_m', 'adam_v', 'rng', 'docs', 'uchars', 'config'):
         if sa[key] != sb[key]:
             return key
@@ -89,7 +90,7 @@ def non_finite_grads(case):
     row is zeros, so it is inactive at every position. Returns both engines' (loss, gradients) for one
     document, every float as bits()."""
     config, docs = Config(n_embd=8, n_head=2, n_layer=2, block_size=8, num_steps=5), WORDS
-    state = Trainer(config, docs, 'original').export_state()
+    state = to_json(Trainer(config, docs, 'original'))
     weights = json.loads(json.dumps(state['weights']))  # a copy: a state with a nan is refused (issue 18)
     if case == 'fc1 weight nan':
         weights['layer0.mlp_fc1'][5][2] = math.nan
@@ -104,7 +105,7 @@ def non_finite_grads(case):
         for row in weights['layer1.mlp_fc2']:
             row[7] = 1e307  # finite, its largest |weight| finite, but its input gradient overflows: 0.0 * inf is nan
         weights['lm_head'] = [[w * 1000 for w in row] for row in weights['lm_head']]
-    original, efficient = Trainer.from_state(state, 'original'), Trainer.from_state(state, 'efficient')
+    original, efficient = from_json(state, 'original'), from_json(state, 'efficient')
     for trainer in (original, efficient):  # the engines given the weights directly
         trainer.engine = type(trainer.engine)(config, weights)
     tokens = original.tokenizer.encode('bartholomew')

@@ -11,6 +11,7 @@ import pytest
 
 import reference as R
 from microgpt import Config, Trainer
+from microgpt.state import to_json
 from microgpt.trainer import LOG_HEADER
 
 
@@ -143,7 +144,7 @@ def test_load_continues_a_saved_run_exactly(words_file, tmp_path):
     assert first_half.returncode == 0, first_half.stderr
     half_data = json.loads(half.read_text(encoding='utf-8'))
     assert len(half_data.pop('log')) == 10  # the log so far (state.py)
-    assert half_data == json.loads(json.dumps(api_run(docs, 20, stop_at=10).export_state()))
+    assert half_data == json.loads(json.dumps(to_json(api_run(docs, 20, stop_at=10))))
     whole = R.start_cli(*flags, '--save', tmp_path / 'whole.json')
     continued = R.start_cli('--load', half, '--save', tmp_path / 'continued.json')
     whole_out, continued_out = finish_cli(whole), finish_cli(continued)
@@ -153,13 +154,13 @@ def test_load_continues_a_saved_run_exactly(words_file, tmp_path):
     saved = json.loads((tmp_path / 'whole.json').read_text(encoding='utf-8'))
     assert json.loads((tmp_path / 'continued.json').read_text(encoding='utf-8')) == saved
     assert [int(row.split(',')[0]) for row in saved.pop('log')] == list(range(1, 21))
-    assert saved == json.loads(json.dumps(api_run(docs, 20).export_state()))
+    assert saved == json.loads(json.dumps(to_json(api_run(docs, 20))))
     assert saved['step'] == 20
 
 
 def test_save_then_load_with_more_steps(words_file, tmp_path):
     # --steps 10 --save, then --load --steps 20: the second run trains steps 11-20 with the learning rate
-    # decay re-planned over 20 steps (Trainer.set_num_steps), samples from the saved random state
+    # decay re-planned over 20 steps (Trainer.keep_settings), samples from the saved random state
     docs = R.WORDS['common']
     flags = ['--input', words_file('common'), *R.cli_flags(dict(SAVE_CONFIG, num_steps=10))]
     first = R.run_cli(*flags, '--save', tmp_path / 's.json')
@@ -169,7 +170,7 @@ def test_save_then_load_with_more_steps(words_file, tmp_path):
     trainer = Trainer(Config(num_steps=10, **SAVE_CONFIG), docs)
     first_results = [trainer.step() for _ in range(10)]
     assert step_lines(first.stdout) == [f'step {r.step:4d} / {10:4d} | loss {r.loss:.4f}' for r in first_results]
-    trainer.set_num_steps(20)
+    trainer.keep_settings(num_steps=20)
     results = [trainer.step() for _ in range(10)]
     assert step_lines(second.stdout) == [f'step {r.step:4d} / {20:4d} | loss {r.loss:.4f}' for r in results]
     assert sample_lines(second.stdout) == ''.join(f'sample {i + 1:2d}: {s}\n' for i, s in enumerate(trainer.sample(20)))
@@ -251,7 +252,7 @@ def error_files(tmp_path_factory):
     trainer = Trainer(Config(n_embd=4, n_head=1, block_size=4, num_steps=3), ['anna', 'bob'])
     trainer.step()
     trainer.step()
-    state = trainer.export_state()
+    state = to_json(trainer)
     (p / 'state.json').write_text(json.dumps(state), encoding='utf-8')
     state['weights']['wte'] = state['weights']['wte'][:1]
     (p / 'damaged.json').write_text(json.dumps(state), encoding='utf-8')

@@ -247,7 +247,7 @@ def test_a_state_with_code_is_refused_with_its_diff_and_nothing_of_it_compiles()
     with pytest.raises(mg.CodeConsentNeeded):
         state.loads(json.dumps(data))
     with pytest.raises(mg.CodeConsentNeeded):
-        mg.Trainer.from_state(data)
+        state.from_json(data)
 
 
 def test_a_trusted_state_continues_with_its_code_and_a_dropped_one_with_the_shipped_code():

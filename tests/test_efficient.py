@@ -9,6 +9,7 @@ import pytest
 
 from microgpt import Config, Trainer
 from microgpt import efficient as E
+from microgpt.state import from_json, to_json
 
 from engine_cases import (CONFIGS, FORWARD_ONLY_CASES, NON_FINITE_CASES, WORDS, bits_of, engines_difference,
                           non_finite_grads, original_grads, run_difference)
@@ -38,7 +39,7 @@ def test_state_moves_between_engines(first, second):
     losses = [whole.step().loss for _ in range(10)]
     part = Trainer(config, docs, first)
     head = [part.step().loss for _ in range(4)]
-    moved = Trainer.from_state(json.loads(json.dumps(part.export_state())), engine=second)
+    moved = from_json(json.loads(json.dumps(to_json(part))), engine=second)
     assert moved.engine_name == second
     tail = [moved.step().loss for _ in range(6)]
     assert head + tail == losses

@@ -20,6 +20,7 @@ import reference as R
 from microgpt import Config, ConfigError, DatasetError, StateError, Trainer, Value, parse_documents, read_documents
 from microgpt import config as config_module
 from microgpt import data as data_module
+from microgpt.state import from_json, to_json
 
 
 def train(trainer, until=None):
@@ -248,10 +249,10 @@ def uninterrupted():
 def test_export_import_continues_exactly(uninterrupted, k):
     t = small_trainer()
     losses = train(t, until=k)
-    state = json.loads(json.dumps(t.export_state()))
-    t2 = Trainer.from_state(state)
+    state = json.loads(json.dumps(to_json(t)))
+    t2 = from_json(state)
     assert t2.step_count == k and t2.config == t.config and t2.docs == t.docs
-    assert t2.export_state() == state  # the round trip loses nothing
+    assert to_json(t2) == state  # the round trip loses nothing
     losses += train(t2)
     want_losses, want_weights, want_m, want_v, want_samples = uninterrupted
     assert losses == want_losses
@@ -287,7 +288,7 @@ def test_train_runs_steps_in_a_batch_with_the_collector_paused(uninterrupted, en
 
 
 def test_from_state_rejects_damaged_states():
-    state = json.loads(json.dumps(small_trainer().export_state()))
+    state = json.loads(json.dumps(to_json(small_trainer())))
     damaged = [
         ({**state, 'format': 'x'}, 'format'),
         ({**state, 'version': 99}, 'version'),
@@ -302,7 +303,7 @@ def test_from_state_rejects_damaged_states():
     ]
     for bad, word in damaged:
         with pytest.raises(StateError, match=word):
-            Trainer.from_state(json.loads(json.dumps(bad)))
+            from_json(json.loads(json.dumps(bad)))
 
 
 # -- sampling does not perturb training ------------------------------------------------------------------------

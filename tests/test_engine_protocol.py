@@ -10,6 +10,7 @@ from microgpt import Config, ConfigError, Trainer, format_log_row
 from microgpt.efficient import EfficientEngine
 from microgpt.engine import Engine
 from microgpt.model import OriginalEngine, init_weights
+from microgpt.state import from_json, to_json
 
 from engine_cases import FORWARD_ONLY_CASES, WORDS, bits, forward_only_difference, run_difference
 
@@ -171,27 +172,11 @@ def test_the_trainer_uses_the_engine_only_through_the_protocol(engine):
     t = Trainer(SMALL, WORDS, engine)
     t = Trainer.resume(t.config, t.docs, t.tokenizer, t.rng, ProtocolOnly(t.engine), t.step_count)
     got = t.train(3)
-    t.set_num_steps(SMALL.num_steps + 1)
-    t.set_num_steps(SMALL.num_steps)
+    t.keep_settings(num_steps=SMALL.num_steps + 1)
+    t.keep_settings(num_steps=SMALL.num_steps)
     t.loss(t.docs[0])
     t.attention_maps(t.docs[0])
-    state = t.export_state()
+    state = to_json(t)
     assert state['engine'] == engine
-    got += Trainer.from_state(state, engine).train(10)
+    got += from_json(state, engine).train(10)
     assert got == results
-
-
-def test_check_num_steps_changes_nothing():
-    t = Trainer(SMALL, WORDS)
-    t.train(3)
-    assert t.check_num_steps(50) == SMALL.replace(num_steps=50)
-    assert t.check_num_steps(3).num_steps == 3
-    for bad, words in [(2, 'at least the 3 steps'), (0, 'between 1'), (2.5, 'whole number')]:
-        with pytest.raises(ConfigError, match=words) as info:
-            t.check_num_steps(bad)
-        assert info.value.field == 'num_steps'
-        with pytest.raises(ConfigError, match=words):
-            t.set_num_steps(bad)  # set_num_steps uses the same check
-    assert t.config == SMALL
-    t.set_num_steps(50)
-    assert t.config.num_steps == 50 and t.engine.config == SMALL  # the engine was not told

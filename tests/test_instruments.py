@@ -123,9 +123,9 @@ def test_the_state_keeps_the_split_and_continues_exactly():
     whole_results = [whole.step() for _ in range(config.num_steps)]
     part = Trainer(config, DOCS, 'efficient')
     [part.step() for _ in range(40)]
-    data = part.export_state()
+    data = state.to_json(part)
     assert data['config']['validation'] is True and data['docs'] == part.docs + part.held_out
-    loaded = Trainer.from_state(state.loads(state.dumps(part)).export_state())
+    loaded = state.from_json(state.to_json(state.loads(state.dumps(part))))
     assert loaded.held_out == part.held_out and loaded.docs == part.docs
     rest = [loaded.step() for _ in range(config.num_steps - 40)]
     assert log_bytes(rest) == log_bytes(whole_results[40:])
@@ -134,9 +134,9 @@ def test_the_state_keeps_the_split_and_continues_exactly():
 
 def test_a_run_without_validation_saves_no_validation_key():
     """Files of runs without it stay as they were (readable by versions before the setting)."""
-    data = Trainer(small(), DOCS).export_state()
+    data = state.to_json(Trainer(small(), DOCS))
     assert 'validation' not in data['config']
-    assert Trainer.from_state(data).config == small()
+    assert state.from_json(data).config == small()
 
 
 # -- the CLI -----------------------------------------------------------------------------------------------------

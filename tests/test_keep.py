@@ -171,6 +171,21 @@ def test_a_saved_model_continues_in_another_page_byte_for_byte(ui, browser, site
         other.close()
 
 
+def test_a_temperature_set_after_training_is_saved_and_loaded_back(ui, tmp_path):
+    """The settings that keep the model reach the worker's: Save model writes the temperature set after
+    training, and Load model (as Resume) puts it back in the form."""
+    ui.step(1)
+    ui.set('Temperature', 0.9)  # the model is kept
+    data = save_model(ui, tmp_path / 'warm.json')
+    assert (data['step'], data['config']['temperature']) == (1, 0.9)
+    ui.set('Temperature', 0.7)
+    ui.answer_dialogs = True  # "discard the 1 step trained so far?": yes
+    load_model(ui, tmp_path / 'warm.json')
+    expect(ui.alert).to_contain_text('Loaded warm.json at step 1')
+    expect(ui.field('Temperature')).to_have_value('0.9')
+    assert ui.errors == []
+
+
 def test_the_page_and_the_cli_continue_each_others_files(ui, browser, site_url, dist_dir, tmp_path):
     native_whole = native_log(tmp_path)
     pyodide_whole = pyodide_log(dist_dir, tmp_path)

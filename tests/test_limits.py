@@ -14,6 +14,7 @@ from microgpt import config as config_module
 from microgpt import limits
 from microgpt.limits import MAX_STEP_VALUES, MAX_VOCAB, step_values
 from microgpt.data import MAX_CHARS
+from microgpt.state import from_json, to_json
 
 import engine_cases
 import reference as R
@@ -259,18 +260,18 @@ def test_the_trainer_checks_the_engine_and_its_own_vocabulary(monkeypatch):
     assert info.value.field == 'block_size' and f'vocabulary of {MAX_VOCAB + 150}' in info.value.rule
     efficient = Trainer(config, documents(MAX_VOCAB + 150, 200), engine='efficient')  # the efficient engine runs it
     with pytest.raises(ConfigError) as info:  # continuing it on the original engine is refused before building
-        Trainer.from_state(efficient.export_state(), engine='original')
+        from_json(to_json(efficient), engine='original')
     assert info.value.field == 'block_size' and f'vocabulary of {MAX_VOCAB + 150}' in info.value.rule
     small = Trainer(replace(config, block_size=8), documents(MAX_VOCAB + 150, 200))
-    state = small.export_state()  # made into a state with block_size 128 (the numbers do not matter)
+    state = to_json(small)  # made into a state with block_size 128 (the numbers do not matter)
     state['config']['block_size'] = 128
     state['weights']['wpe'] += [[0.0] * 16 for _ in range(120)]
     state['adam_m'] += [0.0] * (120 * 16)
     state['adam_v'] += [0.0] * (120 * 16)
     with pytest.raises(ConfigError) as info:
-        Trainer.from_state(state)
+        from_json(state)
     assert info.value.field == 'block_size' and f'vocabulary of {MAX_VOCAB + 150}' in info.value.rule
-    assert Trainer.from_state(state, engine='efficient').engine_name == 'efficient'
+    assert from_json(state, engine='efficient').engine_name == 'efficient'
 
 
 def test_a_step_on_a_short_document_fits_where_a_full_block_would_not():

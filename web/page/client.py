@@ -230,8 +230,8 @@ def train(max_steps, budget_ms):
     return answer(ask_train(max_steps, budget_ms))
 
 
-def set_num_steps(num_steps):
-    return call('set_num_steps', num_steps)
+def keep_settings(settings):
+    return call('keep_settings', json.dumps(settings))
 
 
 def set_engine(engine):

@@ -6,9 +6,9 @@ import client
 import confine
 import overlay
 import settings_form
-from session import S, lock, wait_ready
+from session import S, lock, may_discard, wait_ready
 from status import update_buttons, update_status
-from ui import alert, el, now, on, plural, set_text
+from ui import alert, el, now, on, set_text
 
 
 after_new_model = []  # called after the page shows a new model (views.py: the views follow it)
@@ -60,23 +60,21 @@ async def apply_settings_locked():
     current, wanted, changed = S.model['config'], d['config'], d['changed']
     if changed:
         names = ', '.join(settings_form.LABELS[f] for f in changed)
-        if S.model_started() and not window.confirm(
-                'Changing %s needs a new model. Discard the %s trained so far?' % (
-                    names, plural(S.model['step'], 'step'))):
+        if not may_discard('Changing %s needs a new model.' % names):
             settings_form.put_back(current, changed)  # keep the model: put its settings back
             await settings_form.describe()
             return False
         return await reset_model_locked()
-    if wanted['num_steps'] != current['num_steps']:
-        info = await client.set_num_steps(wanted['num_steps'])
+    if wanted != current:  # only settings that keep the model differ (the steps, the temperature): the worker's
+        info = await client.keep_settings(settings_form.read_settings())
         if 'error' in info:
             settings_form.show_error(info)
             return False
         S.model = info
-        S.marks = []
-        window.lossChart.setTotal(info['num_steps'])
+        if info['num_steps'] != current['num_steps']:
+            S.marks = []
+            window.lossChart.setTotal(info['num_steps'])
         update_status()
-    S.model['config']['temperature'] = wanted['temperature']
     update_buttons()
     return True
 

@@ -23,7 +23,8 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 |          engine)           | (its limits in the browser: limits.py) | changed (settings that need a new model)  |
 | reset(settings_json, eng)  | {setting: text typed}, engine name     | MODEL (a fresh model)                     |
 | train(max_steps, budget_ms)| most steps, stop after that long       | MODEL + losses (one per step trained)     |
-| set_num_steps(n)           | the new total                          | MODEL                                     |
+| keep_settings(            | {setting: text typed}: the ones that   | MODEL                                     |
+|   settings_json)          | keep the model (steps, temperature)    |                                           |
 | set_engine(engine)         | engine name                            | MODEL (same model, other engine); a model |
 |                            |                                        | too large for it: the error, model kept   |
 | sample(count, temperature) | how many, the temperature typed        | gen, step, samples, temperature           |

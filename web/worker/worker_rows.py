@@ -129,7 +129,7 @@ def describe(settings_json, engine):
                    if s.name not in KEEPS_MODEL and getattr(config, s.name) != getattr(t.config, s.name)]
         if not changed:
             try:
-                t.check_num_steps(config.num_steps)  # not below the steps this model has trained
+                t.check_kept_settings(**_kept(config))  # e.g. not below the steps this model has trained
             except mg.ConfigError as e:
                 return _error(e, model_only=True)
     try:
@@ -201,9 +201,15 @@ def _finite(loss):
     return loss if loss < float('inf') else None  # JSON has no inf
 
 
-def set_num_steps(num_steps):
+def _kept(config):
+    """The settings of a config that keep the model (config.KEEPS_MODEL)."""
+    return {name: getattr(config, name) for name in KEEPS_MODEL}
+
+
+def keep_settings(settings_json):
+    """The settings typed that keep the model (the total steps, the temperature) become the model's."""
     try:
-        S.trainer.set_num_steps(int(num_steps))
+        S.trainer.keep_settings(**_kept(_config(settings_json)))
     except mg.MicrogptError as e:  # the page calls this after describe() passed: only the model can object
         return _error(e, model_only=True)
     return _json(_model_info())
@@ -214,7 +220,7 @@ def set_engine(engine):
     that engine here (limits.py) is an error saying what fits, and the model stays as it was."""
     try:
         limits.check(S.trainer.config, str(engine), S.trainer.vocab_size)
-        S.trainer = mg.Trainer.from_state(S.trainer.export_state(), engine=str(engine), code_choice='trust')
+        S.trainer = saved_state.from_json(saved_state.to_json(S.trainer), engine=str(engine), code_choice='trust')
     except mg.MicrogptError as e:
         return _error(e)
     S.step_ms = 0.0  # the other engine's steps take another time
@@ -243,7 +249,7 @@ def verify(steps):
             steps, limited = _steps_that_fit(S.trainer, steps)
         except mg.ConfigError as e:
             return _error(e)
-    state = S.trainer.export_state()
+    state = saved_state.to_json(S.trainer)
     runs = {}
     compared = ('your code', 'the original code') if edited else mg.ENGINE_NAMES
     try:
@@ -251,16 +257,16 @@ def verify(steps):
             copy = json.loads(json.dumps(state))
             if name == 'the original code':
                 del copy['code']
-            t = mg.Trainer.from_state(copy, engine=None if edited else 'efficient', code_choice='trust')  # its own code
+            t = saved_state.from_json(copy, engine=None if edited else 'efficient', code_choice='trust')  # its own code
             if name == 'original':  # the same run on the original engine, held to the steps that fit
                 efficient = t.engine
                 t.engine = OriginalEngine(t.config, efficient.weights())
                 t.engine.load_adam_state(*efficient.adam_state())
                 del efficient
             if t.config.num_steps - t.step_count < steps:  # a finished run: extend these copies only
-                t.set_num_steps(t.step_count + steps)
+                t.keep_settings(num_steps=t.step_count + steps)
             losses = [t.step().loss for _ in range(steps)]
-            runs[name] = (losses, t.export_state())
+            runs[name] = (losses, saved_state.to_json(t))
     except mg.MicrogptError as e:
         return _error(e)
     (la, sa), (lb, sb) = runs[compared[0]], runs[compared[1]]
@@ -449,5 +455,5 @@ def code_train(settings_json, sources_json):
 
 
 # the rows that need nothing but their arguments (worker.py adds init, stage_url and import_state, which fetch)
-ROWS = (stage_bytes, adopt, describe, reset, train, set_num_steps, set_engine, sample, verify, log_csv, check_link,
+ROWS = (stage_bytes, adopt, describe, reset, train, keep_settings, set_engine, sample, verify, log_csv, check_link,
         export_state, import_bytes, next_token, attention, step_through, code_files, code_check, code_train)
