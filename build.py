@@ -147,7 +147,15 @@ def copy_web(dist, package_files):
                      'files': {**{f'./py/{rel}': f'./{rel}' for rel in package_files},
                                f'./{WORKER_ROWS}': f'./{WORKER_ROWS}'}}
     main_config = {'interpreter': './micropython/micropython.mjs', 'files': {f'./{m}': f'./{m}' for m in modules}}
+    constants = page_constants()
     for marker, text in (('<!-- settings form -->', settings_form()),
+                         ('<!-- constants -->', '<script type="application/json" id="constants">'
+                                                + json.dumps(constants).replace('<', '\\u003c') + '</script>'),
+                         ('<!-- engine options -->', '\n'.join(f'<option value="{name}">{name}: {what}</option>'
+                                                                for name, what in constants['engines'])),
+                         ('{{max_title}}', str(constants['max_title'])),
+                         ('{{max_note}}', str(constants['max_note'])),
+                         ('{{max_dataset_mb}}', str(constants['max_dataset_bytes'] // (1024 * 1024))),
                          ('{{worker_config}}', html_attr(json.dumps(worker_config))),
                          ('{{main_config}}', html_attr(json.dumps(main_config))),
                          ('{{sandbox_frame_hash}}', sandbox_frame_hash())):
@@ -235,6 +243,17 @@ def write_snapshot_loader(dist, hashes):
 
 def html_attr(text):
     return text.replace('&', '&amp;').replace("'", '&#39;').replace('"', '&quot;').replace('<', '&lt;')
+
+
+def page_constants():
+    """What the page shares with microgpt/, each spelled once there: the engines, the dataset size limit
+    (data.py), what a link may carry (links.py). index.html gets them as JSON (web/page/constants.py and
+    web/js/share.js read it) and in its own text."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from microgpt import data, links, trainer
+    return {'engines': list(trainer.ENGINES.items()), 'max_dataset_bytes': data.MAX_BYTES, 'max_packed': links.MAX_PACKED,
+            'max_code_bytes': links.MAX_CODE_BYTES, 'max_title': links.MAX_TITLE, 'max_note': links.MAX_NOTE}
 
 
 def settings_form():

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 import build
+from microgpt import links
 from conftest import ROOT
 from hostile import LARGEST_LINKS, REFUSED_LINKS
 from test_page import LOAD_TIMEOUT, Page
@@ -140,7 +141,9 @@ def test_links_work_under_a_sub_path(browser, sub_path_url):
 
 
 # -- bad links -----------------------------------------------------------------------------------------------------
-ZIP_BOMB = packed('a' * (11 * 1024 * 1024))
+ZIP_BOMB = packed('a' * (11 * 1024 * 1024))  # longer than a packed word list may be: refused before it inflates
+CODE_BOMB = packed(json.dumps({'microgpt/model.py': 'a' * (links.MAX_CODE_BYTES + 1)}))  # short, inflates past it
+TOO_LONG = {kind: 'z:' + 'A' * (limit - 1) for kind, limit in links.MAX_PACKED.items()}  # one over the limit
 WIDE = packed('\n'.join(chr(0x4e00 + i) for i in range(501)))
 HOSTILE = [
     ('foo=1', "'foo': is not a setting"),
@@ -153,7 +156,12 @@ HOSTILE = [
     ('temperature=0', "'temperature': must be in [0.01, 10]"),
     ('data=z:@@not*base64', 'data: the word list in the link is not base64url'),
     ('data=z:' + 'A' * 40, 'data: the word list in the link is not valid compressed data'),
-    ('data=z:' + ZIP_BOMB, 'inflates past the 10 MB dataset limit'),
+    ('data=z:' + ZIP_BOMB, f'data: the word list in the link is {len(ZIP_BOMB) + 2:,} characters long (the limit '
+                           f'is {links.MAX_PACKED["data"]:,})'),
+    ('data=' + TOO_LONG['data'], f'data: the word list in the link is {links.MAX_PACKED["data"] + 1:,} characters long'),
+    ('code=z:' + CODE_BOMB, 'code: the code in the link inflates past the 256 KB code limit'),
+    ('code=' + TOO_LONG['code'], f'code: the code in the link is {links.MAX_PACKED["code"] + 1:,} characters long '
+                                 f'(the limit is {links.MAX_PACKED["code"]:,})'),
     ('data=z:' + WIDE, 'uses 501 distinct characters; the limit is 500'),
     ('data=dogs', "data: 'dogs' is not a dataset"),
     ('data=url:javascript:alert(1)', 'javascript:alert(1) is not an https: address'),

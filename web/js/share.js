@@ -5,14 +5,16 @@
 "use strict";
 
 (() => {
-  const MAX_PART = 16000;  // characters of one part of a fragment; a longer part is ignored (the page packs ≤ 6,000)
+  // characters of one part of a fragment; a longer part is ignored (a packed part has its own, smaller limit:
+  // microgpt/links.py, checked by the page where it reads the part)
+  const MAX_PART = 16000;
   const MAX_KEY_SHOWN = 40;
 
   function short(text, n) { return text.length > n ? text.slice(0, n) + "…" : text; }
 
   // Bounds on a whole fragment, checked before any part is read (a link of 60,000 parts used to keep the page
   // busy for over a minute; Chromium accepts addresses up to 2 MB). The page's own links stay under about 20,000
-  // characters (a packed word list 6,000, packed code 8,000) and 20 parts.
+  // characters (its packed word list and code: microgpt/links.py) and 20 parts.
   const MAX_FRAGMENT = 65536;  // characters
   const MAX_PARTS = 300;
   const count = (n) => n.toLocaleString("en-US");
@@ -100,7 +102,10 @@
     return { error: "", blob: new Blob(chunks, { type: "text/plain" }) };
   }
 
-  async function unpack(text, maxBytes) {
+  const sized = (n) => n >= 1048576 ? `${n / 1048576} MB` : `${n / 1024} KB`;
+
+  // {error, blob}: a `z:` part's text inflated, at most maxBytes of it; `what` names the limit in the error
+  async function unpack(text, maxBytes, what) {
     if (!/^[A-Za-z0-9_-]+$/.test(text) || text.length % 4 === 1) return { error: "is not base64url", blob: null };
     let bin;
     try { bin = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4)); }
@@ -108,7 +113,7 @@
     const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
     try {
       const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-      return await readBounded(stream, maxBytes, () => `inflates past the ${maxBytes / 1048576} MB dataset limit`);
+      return await readBounded(stream, maxBytes, () => `inflates past the ${sized(maxBytes)} ${what} limit`);
     } catch (e) {
       return { error: "is not valid compressed data", blob: null };
     }

@@ -10,11 +10,10 @@ from pyscript import window
 import client
 import code_offer
 import code_panel
+from constants import MAX_CODE_BYTES, MAX_PACKED
 from framing import FRAMED, framed_by_another_site
 from ui import thousands
 
-MAX_PACKED = 8000  # characters of `z:...`: a whole model.py rewritten packs to about 3,500
-MAX_BYTES = 256 * 1024  # what a link's code may inflate to
 
 
 class Offer:
@@ -31,13 +30,13 @@ async def current_part():
     if not code:
         return None, ''
     if O.packed is None or O.packed[0] != code_panel.C.model_gen:
-        packed = await window.shareLink.pack(window.codeEditor.blob(json.dumps(code)), MAX_PACKED - 2)
+        packed = await window.shareLink.pack(window.codeEditor.blob(json.dumps(code)), MAX_PACKED['code'] - 2)
         if packed.text:
             O.packed = (code_panel.C.model_gen, 'z:' + str(packed.text), '')
         else:
             O.packed = (code_panel.C.model_gen, None, 'The edited code is too large to travel in a link: packed it '
                         'takes %s characters, the limit is %s. Save model keeps it in a file.' % (
-                            thousands(packed.length + 2), thousands(MAX_PACKED)))
+                            thousands(packed.length + 2), thousands(MAX_PACKED['code'])))
     return O.packed[1], O.packed[2]
 
 
@@ -47,7 +46,10 @@ async def offer_locked(value):
         return 'is not packed code (z:...)'
     if framed_by_another_site():
         return 'not offered: ' + FRAMED
-    r = await window.shareLink.unpack(value[2:], MAX_BYTES)
+    if len(value) > MAX_PACKED['code']:  # the limit a link the page makes keeps to
+        return 'the code in the link is %s characters long (the limit is %s)' % (
+            thousands(len(value)), thousands(MAX_PACKED['code']))
+    r = await window.shareLink.unpack(value[2:], MAX_CODE_BYTES, 'code')
     if r.error:
         return 'the code in the link ' + str(r.error)
     try:

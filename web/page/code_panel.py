@@ -16,8 +16,9 @@ import restart
 import settings_form
 import status
 import training
-from session import S, lock, wait_ready
-from ui import alert, el, now, on, plural, set_text
+from constants import ENGINES
+from session import S, lock, may_discard, wait_ready
+from ui import alert, el, now, on, set_text
 
 STOPPED = 'you pressed Stop'
 MAX_LIMIT_S = 3600
@@ -55,7 +56,8 @@ def update_code_buttons():
     edited_running = client.C.edited and (S.running or S.loop_alive)
     el('code-stop').disabled = not (S.ready and not S.worker_lost and (C.busy or edited_running))
     off = bool(C.changed) or model_edited()
-    el('engine').querySelector('option[value="efficient"]').disabled = off
+    for name in ENGINES[1:]:  # edited code runs on the first, the original engine, only
+        el('engine').querySelector('option[value="%s"]' % name).disabled = off
     el('engine-code-note').hidden = not off
 
 
@@ -189,9 +191,7 @@ async def on_code_train(event):
     async with lock:
         alert.clear()
         clear_code_error()
-        if S.model_started() and not window.confirm(
-                'Training with your code starts a new model. Discard the %s trained so far?' % plural(
-                    S.model['step'], 'step')):
+        if not may_discard('Training with your code starts a new model.'):
             return
         d = await settings_form.describe()
         if 'error' in d and not d.get('model_only'):

@@ -4,11 +4,11 @@ import js
 from pyscript import document, window
 
 import client
+from constants import MAX_DATASET_BYTES
 from models import reset_model_locked
-from session import S, lock, wait_ready
+from session import S, lock, may_discard, wait_ready
 from ui import alert, el, on, plural, set_text
 
-MAX_UPLOAD = 10 * 1024 * 1024
 EXTRA = {}  # Dataset choices loaded by other modules: value -> async loader, run under the lock (share_data.py)
 
 
@@ -59,9 +59,8 @@ async def adopt_staged_locked(info, choice, custom_label=None, blob=None):
         alert.show('Fix the settings marked in red first: the new dataset needs a new model.')
         restore_dataset_choice()
         return False
-    if S.model_started() and not window.confirm(
-            'Train on %s (%s)? This starts a new model and discards the %s trained so far.' % (
-                info['source'], plural(info['documents'], 'document'), plural(S.model['step'], 'step'))):
+    if not may_discard('Training on %s (%s) starts a new model.' % (
+            info['source'], plural(info['documents'], 'document'))):
         restore_dataset_choice()
         return False
     S.running = False
@@ -105,8 +104,9 @@ async def stage_blob(blob, name):
 
 async def load_blob_locked(blob, name, label):
     """An uploaded file or pasted text (a Blob): its size checked here, its bytes read by the worker."""
-    if blob.size > MAX_UPLOAD:  # refused before reading a byte
-        alert.show('%s is %.1f MB; the limit is 10 MB. The current dataset is kept.' % (name, blob.size / 1e6))
+    if blob.size > MAX_DATASET_BYTES:  # refused before reading a byte
+        alert.show('%s is %.1f MB; the limit is %d MB. The current dataset is kept.' % (
+            name, blob.size / 1e6, MAX_DATASET_BYTES // (1024 * 1024)))
         return False
     info = await stage_blob(blob, name)
     if 'error' in info:

@@ -17,7 +17,7 @@ import models
 import settings_form
 import training
 from framing import FRAMED, framed_by_another_site
-from session import S, lock, wait_ready
+from session import S, lock, may_discard, wait_ready
 from status import update_buttons, update_status
 from ui import alert, el, now, on, plural
 
@@ -309,8 +309,7 @@ async def on_load_model(event):
     await wait_ready()
     async with lock:
         el('load-model').value = ''
-        if S.model_started() and not window.confirm('Load %s? This discards the %s trained so far.' % (
-                name, plural(S.model['step'], 'step'))):
+        if not may_discard('Loading %s replaces the model.' % name):
             return
     url = js.URL.createObjectURL(file)
     try:

@@ -2,6 +2,10 @@
 # dataset, what the user asked for, and the lock under which calls that change the model run one at a time.
 import asyncio
 
+from pyscript import window
+
+from ui import plural
+
 
 class Page:
     def __init__(self):
@@ -49,6 +53,13 @@ class Lock:
 S = Page()
 lock = Lock()
 ready_event = asyncio.Event()
+
+
+def may_discard(why):
+    """Whether the trained model may be replaced: nothing trained yet, or the person agrees. The one question the
+    page asks before a new model replaces trained steps: why, then "Discard the N steps trained so far?"."""
+    return not S.model_started() or bool(window.confirm('%s Discard the %s trained so far?' % (
+        why, plural(S.model['step'], 'step'))))
 
 
 async def wait_ready():

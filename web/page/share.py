@@ -11,13 +11,13 @@ from pyscript import window
 
 import client
 import code_link
+from constants import ENGINES, MAX_NOTE, MAX_TITLE
 import datasets
 import share_data
 from session import S, lock
 from settings_form import CHECKBOXES, NAMES, default_value, read_value, write_value
 from ui import alert, el, on, set_text
 
-ENGINES = ('original', 'efficient')
 LOCKABLE = list(NAMES) + ['data', 'engine']
 # hide= names: what a teacher may hide, (label, how to find it)
 HIDE_ORDER = [  # (a list: MicroPython's dicts do not keep their order)
@@ -36,7 +36,6 @@ HIDE_ORDER = [  # (a list: MicroPython's dicts do not keep their order)
     ('code', ('Code panel', lambda: el('code-card'))),
 ]
 HIDEABLE = dict(HIDE_ORDER)
-MAX_TITLE, MAX_NOTE = 120, 500  # characters
 
 
 class Link:
@@ -116,7 +115,7 @@ async def open_link_locked():
             if value in ENGINES:
                 engine = value
             else:
-                ignored.append('engine: %s is not an engine (original or efficient)' % shown(value))
+                ignored.append('engine: %s is not an engine (%s)' % (shown(value), ' or '.join(ENGINES)))
         elif key == 'data':
             data = value
         elif key == 'code':

@@ -1,13 +1,14 @@
 # Datasets in a link (MicroPython): the `data=` part that names the current dataset, and loading a dataset
 # from one. A preset by its id (`data=pokemon`); the reference's own names.txt (`data=names.txt`, fetched from
 # the address the reference downloads it from, then kept in Cache Storage); a small word list packed into the
-# link (`data=z:` + base64url of deflate-raw, at most MAX_PACKED characters); a word list at an https: address
+# link (`data=z:` + base64url of deflate-raw, at most MAX_PACKED['data'] characters: microgpt/links.py); a word
+# list at an https: address
 # (`data=url:https://...`, fetched only when the user asks or opens such a link). A dataset that fails to load
 # leaves the current dataset and model as they were. The fetching and packing are in share.js.
 from pyscript import document, window
 
 import datasets
-from datasets import MAX_UPLOAD
+from constants import MAX_DATASET_BYTES, MAX_PACKED
 from session import S, lock, wait_ready
 from ui import alert, el, on, set_text, thousands
 
@@ -18,8 +19,6 @@ REFERENCE_LABEL = "names.txt (the reference's 32,033 names, from GitHub)"
 # have planted others: a copy that differs is deleted and fetched again)
 REFERENCE_SIZE = 228145
 REFERENCE_SHA256 = '0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d'
-MAX_PACKED = 6000  # characters of `z:...` in a link: with the settings a link stays near 6,000 characters,
-#                    which mail and chat keep intact (QR codes hold 2,953 bytes: a longer link has none)
 FETCH_TIMEOUT_MS = 20000
 
 
@@ -46,13 +45,13 @@ async def current_part():
         return (None if S.dataset_choice == first else S.dataset_choice), ''
     if K.blob is not S.dataset_blob:
         blob, name = S.dataset_blob
-        packed = await window.shareLink.pack(blob, MAX_PACKED - 2)
+        packed = await window.shareLink.pack(blob, MAX_PACKED['data'] - 2)
         K.blob = S.dataset_blob
         if not packed.text:
             K.part = None
             K.why = ('%s (%s bytes) is too large to travel inside a link: packed it takes %s characters, the limit '
                      'is %s. Host the file (any https: address) and link to it with Load from URL.' % (
-                         name, thousands(blob.size), thousands(packed.length + 2), thousands(MAX_PACKED)))
+                         name, thousands(blob.size), thousands(packed.length + 2), thousands(MAX_PACKED['data'])))
         else:
             K.part, K.why = 'z:' + str(packed.text), ''
     return K.part, K.why
@@ -78,7 +77,7 @@ async def load_url_locked(address):
     host = str(window.shareLink.host(address))
     set_text('data-loading', 'Loading from %s…' % (host or short(address, 60)))
     try:
-        r = await window.shareLink.fetchText(address, MAX_UPLOAD, FETCH_TIMEOUT_MS)
+        r = await window.shareLink.fetchText(address, MAX_DATASET_BYTES, FETCH_TIMEOUT_MS)
     finally:
         set_text('data-loading', '')
     if r.error:
@@ -91,7 +90,7 @@ async def load_url_locked(address):
 async def load_reference_locked():
     set_text('data-loading', 'Loading names.txt from %s…' % window.shareLink.host(REFERENCE_URL))
     try:
-        r = await window.shareLink.fetchKept(REFERENCE_URL, MAX_UPLOAD, FETCH_TIMEOUT_MS, REFERENCE_SIZE,
+        r = await window.shareLink.fetchKept(REFERENCE_URL, MAX_DATASET_BYTES, FETCH_TIMEOUT_MS, REFERENCE_SIZE,
                                              REFERENCE_SHA256)
     finally:
         set_text('data-loading', '')
@@ -103,7 +102,10 @@ async def load_reference_locked():
 async def load_part_locked(value):
     """The dataset a link's data= names; '' or why it was not loaded."""
     if value.startswith('z:'):
-        r = await window.shareLink.unpack(value[2:], MAX_UPLOAD)
+        if len(value) > MAX_PACKED['data']:  # the limit a link the page makes keeps to
+            return 'the word list in the link is %s characters long (the limit is %s)' % (
+                thousands(len(value)), thousands(MAX_PACKED['data']))
+        r = await window.shareLink.unpack(value[2:], MAX_DATASET_BYTES, 'dataset')
         if r.error:
             return 'the word list in the link ' + str(r.error)
         return await stage_locked(r.blob, 'the word list in the link', 'custom', 'From the link', value)

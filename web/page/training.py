@@ -9,6 +9,7 @@ import json
 from pyscript import window
 
 import client
+from constants import ENGINES
 from models import apply_settings_locked, reset_model_locked
 from session import S, lock, wait_ready
 from settings_form import show_error
@@ -202,15 +203,15 @@ async def on_verify(event):
         alert.show('Verify: ' + r['error'])
         return
     where = 'from step %d' % r['from_step']
-    compared = r.get('compared') or ['original', 'efficient']
-    both = 'both engines' if compared[0] == 'original' else ' and on '.join(compared)
+    compared = r['compared']
+    both = 'both engines' if compared == ENGINES else ' and on '.join(compared)
     if r['identical']:
         result.textContent = ('Identical: %d steps %s gave the same losses and the same %s parameters on %s, '
                               'bit for bit.' % (r['steps'], where, thousands(r['num_params']), both))
         result.className = 'verify-result ok'
     else:
         what = [w for w, same in (('losses', r['same_losses']), ('parameters', r['same_params'])) if not same]
-        who = 'the engines' if compared[0] == 'original' else ' and '.join(compared)
+        who = 'the engines' if compared == ENGINES else ' and '.join(compared)
         result.textContent = 'Different: %s disagree on %s after %d steps %s.' % (
             who, ' and '.join(what), r['steps'], where)
         result.className = 'verify-result bad'
