@@ -17,7 +17,7 @@ import settings_form
 import status
 import training
 from constants import ENGINES
-from session import S, lock, may_discard, wait_ready
+from session import lock, may_discard, page, wait_ready
 from ui import alert, el, now, on, set_text
 
 STOPPED = 'you pressed Stop'
@@ -44,17 +44,17 @@ def editor():
 
 
 def model_edited():
-    return S.model is not None and bool(S.model.get('code'))
+    return page.model is not None and bool(page.model.get('code'))
 
 
 # -- what may be pressed ------------------------------------------------------------------------------------
 def update_code_buttons():
-    ready = S.ready and not S.worker_lost and C.loaded
+    ready = page.ready and not page.worker_lost and C.loaded
     el('code-edit').disabled = not ready or C.editing
     el('code-train').disabled = not ready or C.busy or not C.editing
     el('code-restore').disabled = not ready or not C.changed
-    edited_running = client.C.edited and (S.running or S.loop_alive)
-    el('code-stop').disabled = not (S.ready and not S.worker_lost and (C.busy or edited_running))
+    edited_running = client.C.edited and (page.running or page.loop_alive)
+    el('code-stop').disabled = not (page.ready and not page.worker_lost and (C.busy or edited_running))
     off = bool(C.changed) or model_edited()
     for name in ENGINES[1:]:  # edited code runs on the first, the original engine, only
         el('engine').querySelector('option[value="%s"]' % name).disabled = off
@@ -111,7 +111,7 @@ async def load_files_locked():
 
 def show_model_code(edited):
     """The files the current model runs edited ({path: text}; nothing to show when it runs the original)."""
-    C.model_code, C.model_gen = dict(edited), S.model['gen'] if S.model else None
+    C.model_code, C.model_gen = dict(edited), page.model['gen'] if page.model else None
     if edited:
         editor().setTexts(json.dumps(edited))
         start_editing()
@@ -137,7 +137,7 @@ async def after_import(r):
         if 'error' not in f:
             show_model_code(f['edited'])
     else:
-        C.model_code, C.model_gen = {}, S.model['gen']
+        C.model_code, C.model_gen = {}, page.model['gen']
     update_code_buttons()
 
 
@@ -187,7 +187,7 @@ async def on_changes_toggle(event):
 @on('click', '#code-train')
 async def on_code_train(event):
     await wait_ready()
-    S.running = False  # a run under way pauses first (the loop lets go of the lock between batches)
+    page.running = False  # a run under way pauses first (the loop lets go of the lock between batches)
     async with lock:
         alert.clear()
         clear_code_error()
@@ -220,11 +220,11 @@ async def on_code_train(event):
             await settings_form.describe()  # the error was about the old model
         what = ', '.join(r['code']) if r['code'] else 'the original code (nothing is changed)'
         show_message('Training with %s: step 1 gave loss %.4f.' % (what, r['losses'][0]), 'info')
-        S.running = not S.model['done']
-        S.marks = [(now(), S.model['step'])]
+        page.running = not page.model['done']
+        page.marks = [(now(), page.model['step'])]
         status.update_status()
         status.update_buttons()
-    if S.running and not S.loop_alive:
+    if page.running and not page.loop_alive:
         asyncio.create_task(training.training_loop())
 
 
@@ -254,16 +254,16 @@ async def on_stop(event):
 async def start_fresh_worker(why):
     show_message('Stopped: %s. The worker running it was ended; a fresh one is starting…' % why)
     await restart.on_restart(None)
-    if S.worker_lost or S.model is None:
+    if page.worker_lost or page.model is None:
         return
     show_message('Stopped: %s. A fresh Python worker took over, at step %d (see the message above the chart).' % (
-        why, S.model['step']))
+        why, page.model['step']))
 
 
 def on_worker_gone(why):
     if why.startswith(client.RAN_AWAY) or why == STOPPED:
-        S.running = False
-        S.worker_lost = why
+        page.running = False
+        page.worker_lost = why
         status.update_status()
         status.update_buttons()
         asyncio.create_task(start_fresh_worker(why))

@@ -8,7 +8,7 @@
 from pyscript import window
 
 import client
-from session import S
+from session import page
 
 
 async def build_locked(sandboxed, build, carry=True):
@@ -46,10 +46,10 @@ def move_back(sandboxed):
 async def dataset_locked():
     """How to bring the current dataset to the other worker: {'blob': (Blob, name)}, {'preset': ...}, or for the
     documents of a loaded run (they live in its state only) a Blob of them, read from the current worker."""
-    if S.dataset_blob is not None:
-        return {'blob': S.dataset_blob}
-    if S.dataset_choice != 'custom':
-        return {'preset': S.dataset_choice}
+    if page.dataset_blob is not None:
+        return {'blob': page.dataset_blob}
+    if page.dataset_choice != 'custom':
+        return {'preset': page.dataset_choice}
     r = await client.export_state()
     if 'error' in r:
         return r
@@ -62,8 +62,8 @@ async def restage_locked(dataset):
     if 'blob' in dataset:
         info = await datasets.stage_blob(*dataset['blob'])
     else:
-        preset = [p for p in S.presets if p['id'] == dataset['preset']][0]
-        info = await client.stage_url(S.base + preset['file'], preset['label'])
+        preset = [p for p in page.presets if p['id'] == dataset['preset']][0]
+        info = await client.stage_url(page.base + preset['file'], preset['label'])
     return info if 'error' in info else await client.adopt()
 
 

@@ -6,7 +6,7 @@ from pyscript import document, window
 import client
 from constants import MAX_DATASET_BYTES
 from models import reset_model_locked
-from session import S, lock, may_discard, wait_ready
+from session import lock, may_discard, page, wait_ready
 from ui import alert, el, on, plural, set_text
 
 EXTRA = {}  # Dataset choices loaded by other modules: value -> async loader, run under the lock (share_data.py)
@@ -27,7 +27,7 @@ def show_dataset(info):
 
 
 def show_presets(presets):
-    S.presets = presets
+    page.presets = presets
     select = el('dataset')
     select.textContent = ''
     for p in presets:
@@ -35,11 +35,11 @@ def show_presets(presets):
         option.value = p['id']
         option.textContent = p['label']
         select.appendChild(option)
-    S.dataset_choice = presets[0]['id']
+    page.dataset_choice = presets[0]['id']
 
 
 def restore_dataset_choice():
-    el('dataset').value = S.dataset_choice
+    el('dataset').value = page.dataset_choice
 
 
 def set_custom_option(label):
@@ -55,7 +55,7 @@ def set_custom_option(label):
 
 async def adopt_staged_locked(info, choice, custom_label=None, blob=None):
     """The worker has parsed a dataset (info): use it for a new model, asking first if one is trained."""
-    if S.errors and S.model is not None:
+    if page.errors and page.model is not None:
         alert.show('Fix the settings marked in red first: the new dataset needs a new model.')
         restore_dataset_choice()
         return False
@@ -63,7 +63,7 @@ async def adopt_staged_locked(info, choice, custom_label=None, blob=None):
             info['source'], plural(info['documents'], 'document'))):
         restore_dataset_choice()
         return False
-    S.running = False
+    page.running = False
     adopted = await client.adopt()
     if 'error' in adopted:
         alert.show(adopted['error'])
@@ -72,8 +72,8 @@ async def adopt_staged_locked(info, choice, custom_label=None, blob=None):
     show_dataset(adopted)
     if custom_label is not None:
         set_custom_option(custom_label)
-    S.dataset_choice = choice
-    S.dataset_blob = None if blob is None else (blob, info['source'])
+    page.dataset_choice = choice
+    page.dataset_blob = None if blob is None else (blob, info['source'])
     el('dataset').value = choice
     alert.clear()
     await reset_model_locked()
@@ -81,9 +81,9 @@ async def adopt_staged_locked(info, choice, custom_label=None, blob=None):
 
 
 async def load_preset_locked(preset_id):
-    for p in S.presets:
+    for p in page.presets:
         if p['id'] == preset_id:
-            info = await client.stage_url(S.base + p['file'], p['label'])
+            info = await client.stage_url(page.base + p['file'], p['label'])
             if 'error' in info:
                 alert.show(info['error'])
                 restore_dataset_choice()
@@ -122,19 +122,19 @@ async def load_file_locked(file):
 
 async def restage_locked():
     """The current dataset again, in a fresh worker. True when it is back."""
-    if S.dataset_blob is not None:
-        info = await stage_blob(*S.dataset_blob)
+    if page.dataset_blob is not None:
+        info = await stage_blob(*page.dataset_blob)
     else:
         # (a loaded or resumed run's documents live only in its state: without it, the first preset)
-        preset = ([p for p in S.presets if p['id'] == S.dataset_choice] or S.presets)[0]
-        info = await client.stage_url(S.base + preset['file'], preset['label'])
+        preset = ([p for p in page.presets if p['id'] == page.dataset_choice] or page.presets)[0]
+        info = await client.stage_url(page.base + preset['file'], preset['label'])
     return 'error' not in info and 'error' not in await client.adopt()
 
 
 async def load_file_chosen_early_locked():
     """A file chosen in the upload field before this module listened to it (while the page was loading)."""
     files = el('upload').files
-    if files.length and S.uploads == 0:
+    if files.length and page.uploads == 0:
         await load_file_locked(files.item(0))
         el('upload').value = ''
 
@@ -143,7 +143,7 @@ async def load_file_chosen_early_locked():
 async def on_dataset(event):
     await wait_ready()
     choice = el('dataset').value
-    if choice == 'custom' or choice == S.dataset_choice:
+    if choice == 'custom' or choice == page.dataset_choice:
         restore_dataset_choice()
         return
     async with lock:
@@ -159,11 +159,11 @@ async def on_upload(event):
     if not files.length:
         return
     file = files.item(0)  # this choice, whatever is chosen while it waits
-    S.uploads += 1
-    mine = S.uploads
+    page.uploads += 1
+    mine = page.uploads
     await wait_ready()
     async with lock:
-        if mine == S.uploads:  # a file chosen later wins: this one is skipped
+        if mine == page.uploads:  # a file chosen later wins: this one is skipped
             await load_file_locked(file)
             el('upload').value = ''
 

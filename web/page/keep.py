@@ -17,7 +17,7 @@ import models
 import settings_form
 import training
 from framing import FRAMED, framed_by_another_site
-from session import S, lock, may_discard, wait_ready
+from session import lock, may_discard, page, wait_ready
 from status import update_buttons, update_status
 from ui import alert, el, now, on, plural
 
@@ -51,8 +51,8 @@ def describe_run(head):
 # -- autosave -----------------------------------------------------------------------------------------------
 def autosave(force=False):
     """Store the current run unless it was stored moments ago (force: unless it has not moved since)."""
-    m = S.model
-    if m is None or m['step'] == 0 or S.worker_lost or K.refused:
+    m = page.model
+    if m is None or m['step'] == 0 or page.worker_lost or K.refused:
         return
     if K.offer is not None:  # the user trains another model rather than resuming the stored one
         hide_offer()
@@ -96,17 +96,17 @@ async def import_locked(url, source, label, code_choice):
     r = await confine.import_state_locked(url, source, code_choice)
     if 'error' in r or 'code_consent' in r:
         return r
-    S.running = False
+    page.running = False
     config = r['config']
     for name in settings_form.NAMES:
         settings_form.write_value(name, config[name])
     datasets.show_dataset(r['dataset'])
     datasets.set_custom_option(label)
-    S.dataset_choice, S.dataset_blob = 'custom', None
+    page.dataset_choice, page.dataset_blob = 'custom', None
     el('dataset').value = 'custom'
     models.new_model({k: r[k] for k in MODEL_KEYS})
     window.keepStore.plot(r['parts'], r['first_logged'])
-    S.last_loss = r['last_loss']
+    page.last_loss = r['last_loss']
     K.first_seen[r['gen']] = now()
     await settings_form.describe()
     await training.refresh_samples_locked()
@@ -169,7 +169,7 @@ async def is_own_code(consent):
 
 
 def saved_is_current():
-    return K.saved is not None and S.model is not None and K.saved[0] == S.model['gen']
+    return K.saved is not None and page.model is not None and K.saved[0] == page.model['gen']
 
 
 # -- the offer to resume -------------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ async def on_start_fresh(event):
 async def on_save_model(event):
     await wait_ready()
     async with lock:
-        if S.model is None:
+        if page.model is None:
             return
         r = await client.export_state()
     if 'error' in r:

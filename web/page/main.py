@@ -35,7 +35,7 @@ import share
 import share_panel  # noqa: F401 - the Share panel's handlers
 import stepper  # noqa: F401 - Step through's handlers
 import training  # noqa: F401 - its buttons' handlers
-from session import S, lock, ready_event
+from session import lock, page, ready_event
 from status import update_buttons, update_status
 from ui import alert, set_text
 
@@ -69,8 +69,8 @@ async def start():
         try:
             await client.connect('trainer')
             mark('worker-connected')
-            S.base = str(window.shareLink.base())
-            info = await client.init(S.base)
+            page.base = str(window.shareLink.base())
+            info = await client.init(page.base)
             mark('init')
         except Exception as e:  # noqa: BLE001
             info = {'error': why(e)}
@@ -85,7 +85,7 @@ async def start():
         # the link's settings, engine and dataset (else the first preset), then a file chosen while Python
         # was loading (if any) replaces the dataset
         if not await step(failed, 'Opening the link', 'the page opened with its defaults', share.open_link_locked):
-            await datasets.load_preset_locked(S.presets[0]['id'])
+            await datasets.load_preset_locked(page.presets[0]['id'])
         await step(failed, 'The file chosen while Python loaded', 'choose it again',
                    datasets.load_file_chosen_early_locked)
         mark('dataset')
@@ -93,10 +93,10 @@ async def start():
         await step(failed, 'Reading the saved run', 'training works; Save model keeps a run in a file',
                    keep.offer_resume_locked)
         mark('resume-offer')
-        S.ready = True
+        page.ready = True
         ready_event.set()
         try:
-            if S.model is None:
+            if page.model is None:
                 await models.reset_model_locked()
         except Exception as e:  # noqa: BLE001
             set_text('status', 'No model could be made.')

@@ -6,7 +6,7 @@ import client
 import confine
 import overlay
 import settings_form
-from session import S, lock, may_discard, wait_ready
+from session import lock, may_discard, page, wait_ready
 from status import update_buttons, update_status
 from ui import alert, el, now, on, set_text
 
@@ -15,12 +15,12 @@ after_new_model = []  # called after the page shows a new model (views.py: the v
 
 
 def new_model(info):
-    options = overlay.chart_options(info)  # before S.model changes: the previous run's settings
-    S.model = info
-    S.elapsed = 0.0
-    S.marks = []
-    S.last_loss = None
-    S.last_sample = -1e9  # the first steps show samples at once
+    options = overlay.chart_options(info)  # before page.model changes: the previous run's settings
+    page.model = info
+    page.elapsed = 0.0
+    page.marks = []
+    page.last_loss = None
+    page.last_sample = -1e9  # the first steps show samples at once
     window.lossChart.reset(info['num_steps'], options)
     el('samples').textContent = ''
     set_text('samples-note', 'A new model: press Train or Generate to see what it invents.')
@@ -34,7 +34,7 @@ def new_model(info):
 
 async def reset_model_locked():
     """A fresh model from the settings on the page. False when they are invalid."""
-    S.running = False
+    page.running = False
     d = await settings_form.describe()
     if 'error' in d and not d.get('model_only'):
         return False
@@ -55,9 +55,9 @@ async def apply_settings_locked():
     d = await settings_form.describe()
     if 'error' in d:
         return False
-    if S.model is None:
+    if page.model is None:
         return await reset_model_locked()
-    current, wanted, changed = S.model['config'], d['config'], d['changed']
+    current, wanted, changed = page.model['config'], d['config'], d['changed']
     if changed:
         names = ', '.join(settings_form.LABELS[f] for f in changed)
         if not may_discard('Changing %s needs a new model.' % names):
@@ -70,9 +70,9 @@ async def apply_settings_locked():
         if 'error' in info:
             settings_form.show_error(info)
             return False
-        S.model = info
+        page.model = info
         if info['num_steps'] != current['num_steps']:
-            S.marks = []
+            page.marks = []
             window.lossChart.setTotal(info['num_steps'])
         update_status()
     update_buttons()
@@ -81,13 +81,13 @@ async def apply_settings_locked():
 
 # -- the settings' and the engine's events ------------------------------------------------------------------
 async def on_setting_input(event):
-    S.last_edited = str(event.target.id)
-    if S.ready:
+    page.last_edited = str(event.target.id)
+    if page.ready:
         await settings_form.describe()
 
 
 async def on_setting_change(event):
-    S.last_edited = str(event.target.id)
+    page.last_edited = str(event.target.id)
     await wait_ready()
     async with lock:
         await apply_settings_locked()
@@ -102,19 +102,19 @@ for _name in settings_form.NAMES:
 async def on_engine(event):
     await wait_ready()
     async with lock:
-        if S.model is None:  # settings too large for the other engine built none: try this one
+        if page.model is None:  # settings too large for the other engine built none: try this one
             await apply_settings_locked()
             return
         engine = el('engine').value
-        if engine == S.model['engine']:
+        if engine == page.model['engine']:
             return
         info = await client.set_engine(engine)
         if 'error' in info:
-            el('engine').value = S.model['engine']
+            el('engine').value = page.model['engine']
             alert.show(info['error'])
             return
-        S.model.update(info)
-        S.marks = [(now(), S.model['step'])] if S.running else []
+        page.model.update(info)
+        page.marks = [(now(), page.model['step'])] if page.running else []
         alert.clear()
         update_status()
         await settings_form.describe()  # the form's settings against this engine's limits

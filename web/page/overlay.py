@@ -10,7 +10,7 @@ import settings_form
 from ui import el, on
 
 
-from session import S
+from session import page
 
 
 class Runs:
@@ -39,9 +39,9 @@ def differences(before, after):
 def chart_options(info):
     """lossChart.reset's options (JSON) for a new model: the run so far becomes the overlay if it drew any
     point; an overlay already shown stays, relabelled against the new model."""
-    keep = window.lossChart.size() > 0 and S.model is not None
+    keep = window.lossChart.size() > 0 and page.model is not None
     if keep:
-        R.previous = facts(S.model)  # as it is now (Steps and the engine may have changed since it began)
+        R.previous = facts(page.model)  # as it is now (Steps and the engine may have changed since it began)
     label = 'previous run: ' + differences(R.previous, facts(info)) if R.previous is not None else ''
     el('clear-overlay').hidden = R.previous is None
     validation = info.get('validation')

@@ -50,7 +50,7 @@ class Lock:
         self._lock.release()
 
 
-S = Page()
+page = Page()
 lock = Lock()
 ready_event = asyncio.Event()
 
@@ -58,10 +58,10 @@ ready_event = asyncio.Event()
 def may_discard(why):
     """Whether the trained model may be replaced: nothing trained yet, or the person agrees. The one question the
     page asks before a new model replaces trained steps: why, then "Discard the N steps trained so far?"."""
-    return not S.model_started() or bool(window.confirm('%s Discard the %s trained so far?' % (
-        why, plural(S.model['step'], 'step'))))
+    return not page.model_started() or bool(window.confirm('%s Discard the %s trained so far?' % (
+        why, plural(page.model['step'], 'step'))))
 
 
 async def wait_ready():
-    if not S.ready:
+    if not page.ready:
         await ready_event.wait()

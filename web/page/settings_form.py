@@ -4,7 +4,7 @@
 from pyscript import document
 
 import client
-from session import S
+from session import page
 from status import update_buttons
 from ui import alert, el, plural, set_text, thousands
 
@@ -46,17 +46,17 @@ def clear_errors():
     for name in NAMES:
         set_text('err-' + name, '')
         el(name).removeAttribute('aria-invalid')
-    S.errors = {}
-    S.errors_model_only = False
+    page.errors = {}
+    page.errors_model_only = False
 
 
 def show_error(d):
     """The engine's message beside the setting it concerns (the one typed in last, if the rule names it),
     every setting the rule concerns marked invalid, and the message in the alert line."""
     fields = [f for f in (d.get('fields') or [d.get('field')]) if f in LABELS] or [NAMES[0]]
-    field = S.last_edited if S.last_edited in fields else fields[0]
-    S.errors[field] = d['error']
-    S.errors_model_only = bool(d.get('model_only'))
+    field = page.last_edited if page.last_edited in fields else fields[0]
+    page.errors[field] = d['error']
+    page.errors_model_only = bool(d.get('model_only'))
     set_text('err-' + field, d['error'])
     for name in fields:
         el(name).setAttribute('aria-invalid', 'true')

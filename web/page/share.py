@@ -14,7 +14,7 @@ import code_link
 from constants import ENGINES, MAX_NOTE, MAX_TITLE
 import datasets
 import share_data
-from session import S, lock
+from session import lock, page
 from settings_form import CHECKBOXES, NAMES, default_value, read_value, write_value
 from ui import alert, el, on, set_text
 
@@ -140,7 +140,7 @@ async def open_link_locked():
             ignored.append('data: ' + why)
         loaded = not why
     if not loaded:
-        await datasets.load_preset_locked(S.presets[0]['id'])
+        await datasets.load_preset_locked(page.presets[0]['id'])
     if code is not None:
         why = await code_link.offer_locked(code)  # shown with its changes: nothing runs unless the user asks
         if why:
@@ -198,7 +198,7 @@ async def state_pairs():
     pairs = []
     for name in NAMES:
         text = read_value(name).strip()
-        if name not in S.errors and not same_number(text, default_value(name)):
+        if name not in page.errors and not same_number(text, default_value(name)):
             pairs.append([name, text])
     data, why = await share_data.current_part()
     if data:
@@ -213,7 +213,7 @@ async def state_pairs():
 
 async def write_locked():
     """The address bar's fragment from the state now (history.replaceState)."""
-    if not S.ready and S.model is None and not S.presets:
+    if not page.ready and page.model is None and not page.presets:
         return
     pairs, why = await state_pairs()
     window.shareLink.write(json.dumps(pairs + extra_pairs(L.lock, L.hide, L.title, L.note)))
@@ -223,7 +223,7 @@ async def write_locked():
 
 async def on_state_change(event):
     async with lock:  # after the handlers that change the state (they take the lock first)
-        if S.model is not None:
+        if page.model is not None:
             await write_locked()
 
 

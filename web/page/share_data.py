@@ -9,7 +9,7 @@ from pyscript import document, window
 
 import datasets
 from constants import MAX_DATASET_BYTES, MAX_PACKED
-from session import S, lock, wait_ready
+from session import lock, page, wait_ready
 from ui import alert, el, on, set_text, thousands
 
 REFERENCE_URL = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
@@ -23,7 +23,7 @@ FETCH_TIMEOUT_MS = 20000
 
 
 class Known:
-    """The `data=` part of the current uploaded, pasted, fetched or linked dataset (by its S.dataset_blob)."""
+    """The `data=` part of the current uploaded, pasted, fetched or linked dataset (by its page.dataset_blob)."""
 
     def __init__(self):
         self.blob = None
@@ -35,18 +35,18 @@ K = Known()
 
 
 def remember(part):
-    K.blob, K.part, K.why = S.dataset_blob, part, ''
+    K.blob, K.part, K.why = page.dataset_blob, part, ''
 
 
 async def current_part():
     """(the data= value for the current dataset, or None for the first preset; why it cannot travel or '')."""
-    if S.dataset_blob is None:
-        first = S.presets[0]['id'] if S.presets else ''
-        return (None if S.dataset_choice == first else S.dataset_choice), ''
-    if K.blob is not S.dataset_blob:
-        blob, name = S.dataset_blob
+    if page.dataset_blob is None:
+        first = page.presets[0]['id'] if page.presets else ''
+        return (None if page.dataset_choice == first else page.dataset_choice), ''
+    if K.blob is not page.dataset_blob:
+        blob, name = page.dataset_blob
         packed = await window.shareLink.pack(blob, MAX_PACKED['data'] - 2)
-        K.blob = S.dataset_blob
+        K.blob = page.dataset_blob
         if not packed.text:
             K.part = None
             K.why = ('%s (%s bytes) is too large to travel inside a link: packed it takes %s characters, the limit '
@@ -113,7 +113,7 @@ async def load_part_locked(value):
         return await load_url_locked(value[4:])
     if value == REFERENCE_ID:
         return await load_reference_locked()
-    ids = [p['id'] for p in S.presets]
+    ids = [p['id'] for p in page.presets]
     if value in ids:
         return '' if await datasets.load_preset_locked(value) else '%s could not be loaded' % value
     return '%s is not a dataset (presets: %s)' % (repr(short(value, 40)), ', '.join(ids + [REFERENCE_ID]))

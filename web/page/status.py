@@ -1,7 +1,7 @@
 # How the run looks (MicroPython): the buttons that may be pressed, the status line and the figures, samples.
 from pyscript import document
 
-from session import S
+from session import page
 import ui
 from ui import clock, el, plural, set_text, thousands
 
@@ -10,13 +10,13 @@ ACTIONS = ('train', 'step', 'pause', 'reset', 'generate', 'download', 'verify', 
 
 
 def update_buttons():
-    ready, m = S.ready and not S.worker_lost, S.model
-    valid = not S.errors
-    can_step = ready and m is not None and valid and not S.running and not m['done']
+    ready, m = page.ready and not page.worker_lost, page.model
+    valid = not page.errors
+    can_step = ready and m is not None and valid and not page.running and not m['done']
     el('train').disabled = not can_step
     el('step').disabled = not can_step
-    el('pause').disabled = not S.running
-    el('reset').disabled = not (ready and (valid or S.errors_model_only))  # a new model may take them
+    el('pause').disabled = not page.running
+    el('reset').disabled = not (ready and (valid or page.errors_model_only))  # a new model may take them
     for id_ in ('generate', 'download', 'verify', 'use-paste', 'save-model', 'save-chart'):
         el(id_).disabled = not ready or (m is None and id_ != 'use-paste')
     for id_ in ACTIONS:
@@ -27,17 +27,17 @@ def update_buttons():
 
 
 def update_status():
-    m = S.model
-    if S.worker_lost:
+    m = page.model
+    if page.worker_lost:
         set_text('status', 'The Python worker is gone: press Restart.')
         return
     if m is None:
-        set_text('status', 'No model: fix the settings marked in red.' if S.ready else 'Loading Python…')
+        set_text('status', 'No model: fix the settings marked in red.' if page.ready else 'Loading Python…')
         return
     step, total = m['step'], m['num_steps']
-    if S.running and not m['done']:
+    if page.running and not m['done']:
         state = 'training'
-    elif S.loop_alive and not m['done']:
+    elif page.loop_alive and not m['done']:
         state = 'pausing…'
     elif m['done']:
         state = 'done'
@@ -49,11 +49,11 @@ def update_status():
     progress = el('progress')
     progress.max = total
     progress.value = step
-    set_text('stat-loss', '–' if S.last_loss is None else '%.4f' % S.last_loss)
-    set_text('stat-elapsed', clock(S.elapsed))
+    set_text('stat-loss', '–' if page.last_loss is None else '%.4f' % page.last_loss)
+    set_text('stat-elapsed', clock(page.elapsed))
     rate = steps_per_second()
-    if rate is None and not S.running and S.elapsed > 0.5 and step:
-        rate = step / S.elapsed  # paused or done: the average so far
+    if rate is None and not page.running and page.elapsed > 0.5 and step:
+        rate = step / page.elapsed  # paused or done: the average so far
     if rate is None:
         set_text('stat-rate', '–')
         set_text('stat-eta', '–' if not m['done'] else '0:00')
@@ -63,9 +63,9 @@ def update_status():
 
 
 def steps_per_second():
-    if len(S.marks) < 2:
+    if len(page.marks) < 2:
         return None
-    (t0, s0), (t1, s1) = S.marks[0], S.marks[-1]
+    (t0, s0), (t1, s1) = page.marks[0], page.marks[-1]
     if t1 - t0 < 200:
         return None
     return (s1 - s0) * 1000 / (t1 - t0)
@@ -73,9 +73,9 @@ def steps_per_second():
 
 def mark_step(t, step):
     """Remember (time, step) of an answer for steps per second, over the last 5 s."""
-    S.marks.append((t, step))
-    while len(S.marks) > 2 and t - S.marks[0][0] > 5000:
-        S.marks.pop(0)
+    page.marks.append((t, step))
+    while len(page.marks) > 2 and t - page.marks[0][0] > 5000:
+        page.marks.pop(0)
 
 
 def show_samples(samples, temperature, step):

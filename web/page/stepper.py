@@ -8,7 +8,7 @@ from pyscript import window
 
 import client
 import views
-from session import S
+from session import page
 from ui import el, on, set_text
 
 FILE = 'microgpt/model.py'
@@ -19,7 +19,7 @@ def position(prefix):
     text = str(el('stepper-position').value).strip()
     if text:
         return text
-    block = S.model['config']['block_size'] if S.model else 16
+    block = page.model['config']['block_size'] if page.model else 16
     return str(min(len(prefix), block - 1))
 
 

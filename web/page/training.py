@@ -11,7 +11,7 @@ from pyscript import window
 import client
 from constants import ENGINES
 from models import apply_settings_locked, reset_model_locked
-from session import S, lock, wait_ready
+from session import lock, page, wait_ready
 from settings_form import show_error
 from status import mark_step, show_samples, update_buttons, update_status
 from ui import alert, el, now, on, plural, set_text, thousands
@@ -37,15 +37,15 @@ def batch_budget():
 
 def take_steps(r):
     """Show the answer of a train() call (steps, losses) if it is about the current model."""
-    if S.model is None or r.get('gen') != S.model['gen']:
+    if page.model is None or r.get('gen') != page.model['gen']:
         return
     losses = r['losses']
     if losses:
         window.lossChart.append(r['step'] - len(losses) + 1, json.dumps(losses))
-        S.last_loss = losses[-1]
+        page.last_loss = losses[-1]
     if r.get('validation'):
         window.lossChart.addValidation(json.dumps(r['validation']))
-    S.model.update({k: r[k] for k in ('step', 'num_steps', 'done')})
+    page.model.update({k: r[k] for k in ('step', 'num_steps', 'done')})
     mark_step(now(), r['step'])
     update_status()
     for hook in after_steps:
@@ -62,17 +62,17 @@ async def refresh_samples_locked():
         else:
             alert.show(r['error'])
         return
-    if S.model is not None and r['gen'] == S.model['gen']:
+    if page.model is not None and r['gen'] == page.model['gen']:
         show_samples(r['samples'], r['temperature'], r['step'])  # the worker's step: a batch may be under way
-    S.last_sample = now()
+    page.last_sample = now()
 
 
 def keep_training():
-    return S.running and S.model is not None and not S.model['done']
+    return page.running and page.model is not None and not page.model['done']
 
 
 async def training_loop():
-    S.loop_alive = True
+    page.loop_alive = True
     try:
         while keep_training():
             async with lock:
@@ -89,21 +89,21 @@ async def training_loop():
                         alert.show(r['error'])
                         for hook in after_error:
                             hook(r)
-                        S.running = False
+                        page.running = False
                         break
                     budget, ahead = batch_budget()
-                    if ahead and S.running and not r['done'] and lock.waiting == 0:
+                    if ahead and page.running and not r['done'] and lock.waiting == 0:
                         pending = client.ask_train(1000000, budget)
                     t = now()
-                    S.elapsed += (t - tick) / 1000
+                    page.elapsed += (t - tick) / 1000
                     tick = t
                     take_steps(r)
-                    if S.model['done'] or t - S.last_sample > SAMPLE_EVERY_MS:
+                    if page.model['done'] or t - page.last_sample > SAMPLE_EVERY_MS:
                         await refresh_samples_locked()
     finally:
-        S.running = False
-        S.loop_alive = False
-        S.marks = []
+        page.running = False
+        page.loop_alive = False
+        page.marks = []
         update_status()
         update_buttons()
         for hook in after_stop:
@@ -113,27 +113,27 @@ async def training_loop():
 @on('click', '#train')
 async def on_train(event):
     await wait_ready()
-    if S.running:
+    if page.running:
         return
     async with lock:
         alert.clear()
         if not await apply_settings_locked():
             return
-        if S.model['done']:
+        if page.model['done']:
             alert.show('Training is complete (%s). Raise Steps to train further, or Reset.' % plural(
-                S.model['step'], 'step'), 'info')
+                page.model['step'], 'step'), 'info')
             return
-        S.running = True
-        S.marks = [(now(), S.model['step'])]
+        page.running = True
+        page.marks = [(now(), page.model['step'])]
         update_status()
         update_buttons()
-    if not S.loop_alive:
+    if not page.loop_alive:
         asyncio.create_task(training_loop())
 
 
 @on('click', '#pause')
 async def on_pause(event):
-    S.running = False
+    page.running = False
     update_status()
     update_buttons()
 
@@ -141,11 +141,11 @@ async def on_pause(event):
 @on('click', '#step')
 async def on_step(event):
     await wait_ready()
-    if S.running:
+    if page.running:
         return
     async with lock:
         alert.clear()
-        if not await apply_settings_locked() or S.model['done']:
+        if not await apply_settings_locked() or page.model['done']:
             return
         t = now()
         r = await client.train(1, 0)
@@ -154,17 +154,17 @@ async def on_step(event):
             for hook in after_error:
                 hook(r)
             return
-        S.elapsed += (now() - t) / 1000
-        S.marks = []
+        page.elapsed += (now() - t) / 1000
+        page.marks = []
         take_steps(r)
-        if S.model['done'] or now() - S.last_sample > SAMPLE_EVERY_MS:
+        if page.model['done'] or now() - page.last_sample > SAMPLE_EVERY_MS:
             await refresh_samples_locked()
 
 
 @on('click', '#reset')
 async def on_reset(event):
     await wait_ready()
-    S.running = False
+    page.running = False
     async with lock:
         alert.clear()
         await reset_model_locked()
@@ -174,7 +174,7 @@ async def on_reset(event):
 async def on_generate(event):
     await wait_ready()
     async with lock:
-        if S.model is not None:
+        if page.model is not None:
             await refresh_samples_locked()
 
 
@@ -194,7 +194,7 @@ async def on_verify(event):
     await wait_ready()
     set_text('verify-result', 'Running %d steps on both engines…' % VERIFY_STEPS)
     async with lock:
-        if S.model is None:
+        if page.model is None:
             return
         r = await client.verify(VERIFY_STEPS)
     result = el('verify-result')

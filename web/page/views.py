@@ -6,7 +6,7 @@ import asyncio
 
 import models
 import training
-from session import S, lock, wait_ready
+from session import lock, page, wait_ready
 from ui import el, now, set_text
 
 REFRESH_MS = 2000
@@ -35,12 +35,12 @@ class View:
                 self.again = False
                 start = now()
                 async with lock:
-                    if S.model is None:
+                    if page.model is None:
                         return
                     r = await self.ask()
                 self.last = now()
                 self.shown = True
-                self.gen = S.model['gen'] if S.model is not None else None
+                self.gen = page.model['gen'] if page.model is not None else None
                 self.show(r, self.last - start)
                 if not self.again:
                     break
@@ -49,9 +49,9 @@ class View:
 
     def follow(self):
         """After steps shown: ask again if shown and due (or the model is a new one)."""
-        if not self.shown or self.busy or S.model is None:
+        if not self.shown or self.busy or page.model is None:
             return
-        if self.gen != S.model['gen'] or not S.running or S.model['done'] or now() - self.last > REFRESH_MS:
+        if self.gen != page.model['gen'] or not page.running or page.model['done'] or now() - self.last > REFRESH_MS:
             asyncio.create_task(self.refresh())
 
 
