@@ -8,8 +8,8 @@
 # away, and the page stops the worker (code_panel.py starts a fresh one).
 #
 # Two workers: the PyScript worker (worker.py) runs the shipped code; a model of edited code runs in the sandboxed
-# worker (sandbox.js), which has the same rows. C.worker is the one the current model lives in; confine.py moves
-# the page from one to the other when a new model needs the other's code.
+# worker (sandbox.js), which has the same rows. connection.worker is the one the current model lives in; confine.py
+# moves the page from one to the other when a new model needs the other's code.
 import asyncio
 import json
 
@@ -27,7 +27,7 @@ class Connection:
         self.on_dead = None  # called once when the worker is found gone
         self.edited = False  # the current model runs edited code: its steps have the step time limit
         self.step_limit_ms = 10000  # the Code panel's "Step time limit (seconds)"
-        self.sandbox = False  # C.worker is the sandboxed worker (edited code)
+        self.sandbox = False  # connection.worker is the sandboxed worker (edited code)
         self.main = None  # (name, worker): the PyScript worker, while the page talks to the sandboxed one
         self.sandbox_name = ''  # the sandboxed worker's name, while one runs
         self.sandboxes = 0  # sandboxed workers started (their names)
@@ -40,7 +40,7 @@ class Connection:
                 self.on_dead(why)
 
 
-C = Connection()
+connection = Connection()
 
 
 START_MS = 180000  # a worker not started by then never will (a first visit takes seconds, a loaded machine a minute)
@@ -49,8 +49,8 @@ START_MS = 180000  # a worker not started by then never will (a first visit take
 async def connect(name):
     """Wait for the PyScript worker of this name and talk to it from now on; fails with why when it cannot start
     (its script could not be fetched, or no worker after START_MS)."""
-    C.worker = await window.trainerWorkers.ready(workers[name], name, START_MS)
-    C.name, C.dead = name, ''
+    connection.worker = await window.trainerWorkers.ready(workers[name], name, START_MS)
+    connection.name, connection.dead = name, ''
     window.trainerWorkers.watch(name, lambda *_: asyncio.create_task(check_alive(name)))
 
 
@@ -58,15 +58,15 @@ async def check_alive(name):
     """After an error event of the worker: an error thrown in its global scope leaves Python alive (nothing is
     lost), a crash does not; a call that answers at once (check_link of nothing) tells them apart, its deadline
     saying the worker is gone."""
-    if C.name == name and not C.dead:
+    if connection.name == name and not connection.dead:
         await call('check_link', '[]')
 
 
 async def restart(number):
     """A fresh worker (the old one, if still running, is stopped, and so is a sandboxed one)."""
-    if C.sandbox:
+    if connection.sandbox:
         leave_sandbox()
-    window.trainerWorkers.stop(C.name)
+    window.trainerWorkers.stop(connection.name)
     stop_sandbox()
     name = 'trainer-%d' % number
     window.trainerWorkers.start(name)
@@ -78,10 +78,10 @@ def prestart_sandbox():
     runs or is starting: its name."""
     sandbox = window.sandboxWorker
     if not (sandbox.running() or sandbox.starting()):
-        C.sandboxes += 1
-        C.sandbox_name = 'sandbox-%d' % C.sandboxes
-        sandbox.ensure(C.sandbox_name)
-    return C.sandbox_name
+        connection.sandboxes += 1
+        connection.sandbox_name = 'sandbox-%d' % connection.sandboxes
+        sandbox.ensure(connection.sandbox_name)
+    return connection.sandbox_name
 
 
 async def enter_sandbox():
@@ -92,37 +92,38 @@ async def enter_sandbox():
         await sandbox.ensure(name)
     except Exception as e:  # noqa: BLE001
         return 'the sandboxed worker for your code could not start (%s)' % e
-    if C.sandbox_watched != name:
+    if connection.sandbox_watched != name:
         window.trainerWorkers.watchOther(name, sandbox, lambda why: sandbox_died(name, str(why)))
-        C.sandbox_watched = name
-    if not C.sandbox:
-        C.main = (C.name, C.worker)
-    C.name, C.worker, C.sandbox = name, sandbox.rows, True
+        connection.sandbox_watched = name
+    if not connection.sandbox:
+        connection.main = (connection.name, connection.worker)
+    connection.name, connection.worker, connection.sandbox = name, sandbox.rows, True
     return ''
 
 
 def sandbox_died(name, why):
-    if C.sandbox and C.name == name:
-        C.lost(why)
+    if connection.sandbox and connection.name == name:
+        connection.lost(why)
 
 
 def leave_sandbox():
     """Talk to the PyScript worker again (the sandboxed one keeps running until stop_sandbox())."""
-    if C.sandbox:
-        (C.name, C.worker), C.sandbox = C.main, False
+    if connection.sandbox:
+        (connection.name, connection.worker), connection.sandbox = connection.main, False
 
 
 def back_to_sandbox():
     """Talk to the running sandboxed worker again (a model of the shipped code failed to build)."""
-    if not C.sandbox:
-        C.main = (C.name, C.worker)
-        C.name, C.worker, C.sandbox = C.sandbox_name, window.sandboxWorker.rows, True
+    if not connection.sandbox:
+        connection.main = (connection.name, connection.worker)
+        connection.name, connection.worker = connection.sandbox_name, window.sandboxWorker.rows
+        connection.sandbox = True
 
 
 def stop_sandbox():
-    if C.sandbox_name and not C.sandbox:
+    if connection.sandbox_name and not connection.sandbox:
         window.sandboxWorker.stop('the page went back to the shipped code')
-        C.sandbox_name = ''
+        connection.sandbox_name = ''
 
 
 RAN_AWAY = 'your code ran past the step time limit'  # how a limited call's lateness is told (code_panel.py)
@@ -132,16 +133,16 @@ def ask(name, *args, work_ms=0, limit_steps=0):
     """Start a worker function; await answer() for its result. Calls run in the worker in the order asked.
 
     limit_steps: the call runs at most that many steps of edited code, each within the step time limit."""
-    if C.dead:
+    if connection.dead:
         return name, None, 0, ''
     deadline, late = BASE_MS + work_ms, ''
-    if C.edited:  # it may wait behind a step of edited code
-        deadline += C.step_limit_ms
+    if connection.edited:  # it may wait behind a step of edited code
+        deadline += connection.step_limit_ms
     if limit_steps:
-        deadline = work_ms + limit_steps * C.step_limit_ms
-        late = '%s (%s s a step)' % (RAN_AWAY, seconds(C.step_limit_ms))
+        deadline = work_ms + limit_steps * connection.step_limit_ms
+        late = '%s (%s s a step)' % (RAN_AWAY, seconds(connection.step_limit_ms))
     try:
-        promise = window.trainerWorkers.deadline(C.name, getattr(C.worker, name)(*args), deadline)
+        promise = window.trainerWorkers.deadline(connection.name, getattr(connection.worker, name)(*args), deadline)
         return name, promise, deadline, late
     except Exception as e:  # noqa: BLE001 - the page must survive anything
         return name, e, deadline, late
@@ -153,8 +154,8 @@ def seconds(ms):
 
 def stop(why):
     """End the worker now (the Code panel's Stop): calls under way answer with why, as a gone worker's do."""
-    C.lost(why)
-    window.trainerWorkers.kill(C.name, why)
+    connection.lost(why)
+    window.trainerWorkers.kill(connection.name, why)
 
 
 async def answer(asked, split=False):
@@ -163,8 +164,8 @@ async def answer(asked, split=False):
     split: an answer in two parts (export_state, import_state): its first line is the answer, and the text
     after it stays in JavaScript, as reply['parts'] for keep.js's keepStore."""
     name, promise, deadline, late = asked
-    if C.dead:
-        return {'error': C.dead, 'dead': True}
+    if connection.dead:
+        return {'error': connection.dead, 'dead': True}
     parts = None
     try:
         if isinstance(promise, Exception):
@@ -176,10 +177,10 @@ async def answer(asked, split=False):
             text = await promise
     except Exception as e:  # noqa: BLE001
         if 'no answer' in str(e):
-            C.lost(late or 'the Python worker stopped answering (%s gave no answer within %d s)' % (
+            connection.lost(late or 'the Python worker stopped answering (%s gave no answer within %d s)' % (
                 name, deadline // 1000))
-        if C.dead:
-            return {'error': C.dead, 'dead': True}
+        if connection.dead:
+            return {'error': connection.dead, 'dead': True}
         return {'error': 'the worker failed in %s: %s' % (name, e)}
     try:
         reply = json.loads(str(text))
@@ -188,8 +189,8 @@ async def answer(asked, split=False):
     if not isinstance(reply, dict):
         return {'error': 'the worker gave an unexpected answer to %s' % name}
     if 'step_ms' in reply:  # a MODEL answer
-        C.step_ms = reply['step_ms']
-        C.edited = bool(reply.get('code'))
+        connection.step_ms = reply['step_ms']
+        connection.edited = bool(reply.get('code'))
     if parts is not None and 'error' not in reply:
         reply['parts'] = parts
     return reply
@@ -221,9 +222,9 @@ def reset(settings, engine):
 
 def ask_train(max_steps, budget_ms):
     """train() started, not awaited: the training loop asks for the next batch before showing the last."""
-    if C.edited:
+    if connection.edited:
         return ask('train', max_steps, budget_ms, work_ms=budget_ms, limit_steps=1)
-    return ask('train', max_steps, budget_ms, work_ms=budget_ms + 4 * C.step_ms)
+    return ask('train', max_steps, budget_ms, work_ms=budget_ms + 4 * connection.step_ms)
 
 
 def train(max_steps, budget_ms):
@@ -239,13 +240,14 @@ def set_engine(engine):
 
 
 def sample(count, temperature_text):
-    return call('sample', count, temperature_text, work_ms=count * C.step_ms, limit_steps=1 if C.edited else 0)
+    return call('sample', count, temperature_text, work_ms=count * connection.step_ms,
+                limit_steps=1 if connection.edited else 0)
 
 
 def verify(steps):
-    if C.edited:  # the steps on the edited code and on the original
+    if connection.edited:  # the steps on the edited code and on the original
         return call('verify', steps, limit_steps=2 * steps)
-    return call('verify', steps, work_ms=4 * steps * C.step_ms)
+    return call('verify', steps, work_ms=4 * steps * connection.step_ms)
 
 
 def log_csv():
@@ -258,7 +260,7 @@ def check_link(settings):
 
 def ask_export_state():
     """export_state() started, not awaited (an autosave while training); answer(..., split=True) it."""
-    return ask('export_state', work_ms=4 * C.step_ms)
+    return ask('export_state', work_ms=4 * connection.step_ms)
 
 
 def export_state():
@@ -270,16 +272,16 @@ def import_state(url, source, code_choice):
 
 
 def next_token(prefix, temperature_text):
-    return call('next_token', prefix, temperature_text, work_ms=2 * C.step_ms)
+    return call('next_token', prefix, temperature_text, work_ms=2 * connection.step_ms)
 
 
 def attention(word):
-    return call('attention', word, work_ms=2 * C.step_ms)
+    return call('attention', word, work_ms=2 * connection.step_ms)
 
 
 def step_through(prefix, position, temperature_text):
-    return call('step_through', prefix, position, temperature_text, work_ms=4 * C.step_ms,
-                limit_steps=1 if C.edited else 0)
+    return call('step_through', prefix, position, temperature_text, work_ms=4 * connection.step_ms,
+                limit_steps=1 if connection.edited else 0)
 
 
 def code_files():

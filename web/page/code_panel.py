@@ -53,7 +53,7 @@ def update_code_buttons():
     el('code-edit').disabled = not ready or C.editing
     el('code-train').disabled = not ready or C.busy or not C.editing
     el('code-restore').disabled = not ready or not C.changed
-    edited_running = client.C.edited and (page.running or page.loop_alive)
+    edited_running = client.connection.edited and (page.running or page.loop_alive)
     el('code-stop').disabled = not (page.ready and not page.worker_lost and (C.busy or edited_running))
     off = bool(C.changed) or model_edited()
     for name in ENGINES[1:]:  # edited code runs on the first, the original engine, only
@@ -243,7 +243,7 @@ async def on_limit(event):
         return
     set_text('err-code-limit', '')
     el('code-limit').removeAttribute('aria-invalid')
-    client.C.step_limit_ms = int(value * 1000)
+    client.connection.step_limit_ms = int(value * 1000)
 
 
 @on('click', '#code-stop')
@@ -271,4 +271,4 @@ def on_worker_gone(why):
         restart.worker_lost(why)
 
 
-client.C.on_dead = on_worker_gone
+client.connection.on_dead = on_worker_gone

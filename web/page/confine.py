@@ -14,7 +14,7 @@ from session import page
 async def build_locked(sandboxed, build, carry=True):
     """build() (a client call that makes a new model) in the sandboxed worker or the PyScript one; carry: the
     current dataset goes along first (a state brings its own)."""
-    if sandboxed == client.C.sandbox:
+    if sandboxed == client.connection.sandbox:
         return await build()
     dataset = await dataset_locked() if carry else None
     if dataset is not None and 'error' in dataset:
@@ -72,7 +72,7 @@ async def import_state_locked(url, source, code_choice):
     its code ('load'). Asked first (''), the PyScript worker answers a state with code by its changes (code_consent:
     nothing is built) and loads one without; while the page is on the sandboxed worker, a state with code is
     answered there, so that nothing moves before the person chose."""
-    if code_choice == '' and client.C.sandbox and await window.sandboxWorker.stateHasCode(url):
+    if code_choice == '' and client.connection.sandbox and await window.sandboxWorker.stateHasCode(url):
         return await client.import_state(url, source, '')
     return await build_locked(code_choice == 'load', lambda: client.import_state(url, source, code_choice),
                               carry=False)

@@ -20,7 +20,7 @@ def worker_lost(why):
     update_buttons()
 
 
-client.C.on_dead = worker_lost
+client.connection.on_dead = worker_lost
 
 
 @on('click', '#restart')
