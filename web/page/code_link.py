@@ -26,15 +26,15 @@ O = Offer()
 
 async def current_part():
     """(the code= value for the code the current model runs, or None; why it cannot travel in a link or '')."""
-    code = code_panel.C.model_code
+    code = code_panel.panel.model_code
     if not code:
         return None, ''
-    if O.packed is None or O.packed[0] != code_panel.C.model_gen:
+    if O.packed is None or O.packed[0] != code_panel.panel.model_gen:
         packed = await window.shareLink.pack(window.codeEditor.blob(json.dumps(code)), MAX_PACKED['code'] - 2)
         if packed.text:
-            O.packed = (code_panel.C.model_gen, 'z:' + str(packed.text), '')
+            O.packed = (code_panel.panel.model_gen, 'z:' + str(packed.text), '')
         else:
-            O.packed = (code_panel.C.model_gen, None, 'The edited code is too large to travel in a link: packed it '
+            O.packed = (code_panel.panel.model_gen, None, 'The edited code is too large to travel in a link: packed it '
                         'takes %s characters, the limit is %s. Save model keeps it in a file.' % (
                             thousands(packed.length + 2), thousands(MAX_PACKED['code'])))
     return O.packed[1], O.packed[2]

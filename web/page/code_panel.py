@@ -36,7 +36,7 @@ class Code:
         self.diff_pending = False
 
 
-C = Code()
+panel = Code()
 
 
 def editor():
@@ -49,13 +49,13 @@ def model_edited():
 
 # -- what may be pressed ------------------------------------------------------------------------------------
 def update_code_buttons():
-    ready = page.ready and not page.worker_lost and C.loaded
-    el('code-edit').disabled = not ready or C.editing
-    el('code-train').disabled = not ready or C.busy or not C.editing
-    el('code-restore').disabled = not ready or not C.changed
+    ready = page.ready and not page.worker_lost and panel.loaded
+    el('code-edit').disabled = not ready or panel.editing
+    el('code-train').disabled = not ready or panel.busy or not panel.editing
+    el('code-restore').disabled = not ready or not panel.changed
     edited_running = client.connection.edited and (page.running or page.loop_alive)
-    el('code-stop').disabled = not (page.ready and not page.worker_lost and (C.busy or edited_running))
-    off = bool(C.changed) or model_edited()
+    el('code-stop').disabled = not (page.ready and not page.worker_lost and (panel.busy or edited_running))
+    off = bool(panel.changed) or model_edited()
     for name in ENGINES[1:]:  # edited code runs on the first, the original engine, only
         el('engine').querySelector('option[value="%s"]' % name).disabled = off
     el('engine-code-note').hidden = not off
@@ -87,7 +87,7 @@ def show_code_error(r):
 
 def clear_code_error():
     show_message('')
-    if C.loaded:
+    if panel.loaded:
         editor().markError('', 0)
 
 
@@ -101,30 +101,30 @@ async def load_files_locked():
     if 'error' in r:
         show_message('The code could not be shown: ' + r['error'])
         return
-    if not C.loaded:
+    if not panel.loaded:
         editor().load('code-editor', json.dumps(r['files']))
         editor().onChange(lambda *_: on_editor_change())
-        C.loaded = True
+        panel.loaded = True
     show_model_code(r['edited'])
     update_code_buttons()
 
 
 def show_model_code(edited):
     """The files the current model runs edited ({path: text}; nothing to show when it runs the original)."""
-    C.model_code, C.model_gen = dict(edited), page.model['gen'] if page.model else None
+    panel.model_code, panel.model_gen = dict(edited), page.model['gen'] if page.model else None
     if edited:
         editor().setTexts(json.dumps(edited))
         start_editing()
 
 
 def start_editing():
-    C.editing = True
+    panel.editing = True
     editor().setEditable(True)
     update_code_buttons()
 
 
 def on_editor_change():
-    C.changed = json.loads(str(editor().changed()))
+    panel.changed = json.loads(str(editor().changed()))
     update_code_buttons()
     if el('code-changes').open:
         asyncio.create_task(refresh_diff())
@@ -137,17 +137,17 @@ async def after_import(r):
         if 'error' not in f:
             show_model_code(f['edited'])
     else:
-        C.model_code, C.model_gen = {}, page.model['gen']
+        panel.model_code, panel.model_gen = {}, page.model['gen']
     update_code_buttons()
 
 
 keep.after_import.append(after_import)
-keep.own_code[0] = lambda: C.model_code
+keep.own_code[0] = lambda: panel.model_code
 
 
 @on('click', '#code-edit')
 async def on_edit(event):
-    if C.loaded:
+    if panel.loaded:
         start_editing()
         client.prestart_sandbox()  # where edited code will run: started while the user types
 
@@ -156,21 +156,21 @@ async def on_edit(event):
 async def on_restore(event):
     editor().setTexts('{}')
     clear_code_error()
-    C.editing = False
+    panel.editing = False
     editor().setEditable(False)
     on_editor_change()
 
 
 # -- what changed ---------------------------------------------------------------------------------------------
 async def refresh_diff():
-    if C.diff_pending:
+    if panel.diff_pending:
         return
-    C.diff_pending = True
+    panel.diff_pending = True
     try:
         await asyncio.sleep(0.15)  # typing: one diff for a burst of keys
         r = await client.code_check(str(editor().texts()))
     finally:
-        C.diff_pending = False
+        panel.diff_pending = False
     if 'error' in r:
         set_text('code-diff', r['error'])
         return
@@ -179,7 +179,7 @@ async def refresh_diff():
 
 @on('toggle', '#code-changes')
 async def on_changes_toggle(event):
-    if el('code-changes').open and C.loaded:
+    if el('code-changes').open and panel.loaded:
         await refresh_diff()
 
 
@@ -197,12 +197,12 @@ async def on_code_train(event):
         if 'error' in d and not d.get('model_only'):
             return
         texts = str(editor().texts())
-        C.busy = True
+        panel.busy = True
         update_code_buttons()
         try:
             r = await confine.build_locked(True, lambda: client.code_train(settings_form.read_settings(), texts))
         finally:
-            C.busy = False
+            panel.busy = False
             update_code_buttons()
         if 'error' in r:
             if r.get('code_error'):
@@ -213,8 +213,8 @@ async def on_code_train(event):
             return
         models.new_model({k: r[k] for k in MODEL_KEYS})
         changed = json.loads(texts)
-        C.model_code = {path: changed[path] for path in r['code']}
-        C.model_gen = r['gen']
+        panel.model_code = {path: changed[path] for path in r['code']}
+        panel.model_gen = r['gen']
         training.take_steps(r)
         if 'error' in d:
             await settings_form.describe()  # the error was about the old model
