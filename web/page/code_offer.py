@@ -16,7 +16,7 @@ class Question:
         self.answer = ''
 
 
-Q = Question()
+question = Question()
 
 
 async def ask(text, diff, diff_label, keep_original=True, cancel=False):
@@ -31,15 +31,15 @@ async def ask(text, diff, diff_label, keep_original=True, cancel=False):
     box = el('code-offer')
     box.hidden = False
     box.scrollIntoView()
-    event = Q.event = asyncio.Event()
+    event = question.event = asyncio.Event()
     await event.wait()
-    return Q.answer
+    return question.answer
 
 
 def answer(choice):
-    if Q.event is None:
+    if question.event is None:
         return
-    Q.answer, event, Q.event = choice, Q.event, None
+    question.answer, event, question.event = choice, question.event, None
     el('code-offer').hidden = True
     event.set()
 
