@@ -18,7 +18,7 @@ class Runs:
         self.previous = None  # what made the overlaid run: [[name, value]] in the form's order
 
 
-R = Runs()
+runs = Runs()
 
 
 def facts(info):
@@ -41,9 +41,9 @@ def chart_options(info):
     point; an overlay already shown stays, relabelled against the new model."""
     keep = window.lossChart.size() > 0 and page.model is not None
     if keep:
-        R.previous = facts(page.model)  # as it is now (Steps and the engine may have changed since it began)
-    label = 'previous run: ' + differences(R.previous, facts(info)) if R.previous is not None else ''
-    el('clear-overlay').hidden = R.previous is None
+        runs.previous = facts(page.model)  # as it is now (Steps and the engine may have changed since it began)
+    label = 'previous run: ' + differences(runs.previous, facts(info)) if runs.previous is not None else ''
+    el('clear-overlay').hidden = runs.previous is None
     validation = info.get('validation')
     note = ''
     if validation:
@@ -53,6 +53,6 @@ def chart_options(info):
 
 @on('click', '#clear-overlay')
 async def on_clear_overlay(event):
-    R.previous = None
+    runs.previous = None
     window.lossChart.clearOverlay()
     el('clear-overlay').hidden = True
