@@ -49,7 +49,7 @@ class Link:
         self.listeners = []  # called with the state's pairs after every write (the Share panel)
 
 
-L = Link()
+opened = Link()
 
 
 def shown(text, limit=40):
@@ -157,13 +157,13 @@ async def open_link_locked():
 
 # -- what the link fixes -----------------------------------------------------------------------------------------
 def show_lesson():
-    set_text('lesson-title', L.title)
-    set_text('lesson-note', L.note)
-    el('lesson').hidden = not (L.title or L.note)
+    set_text('lesson-title', opened.title)
+    set_text('lesson-note', opened.note)
+    el('lesson').hidden = not (opened.title or opened.note)
 
 
 def apply_lock_and_hide():
-    for name in L.lock:
+    for name in opened.lock:
         if name in NAMES:
             el(name).readOnly = True
             el(name).disabled = name in CHECKBOXES  # a check box has no read-only state
@@ -174,7 +174,7 @@ def apply_lock_and_hide():
             el('dataset').disabled = True
             for part in ('upload', 'paste', 'url'):
                 HIDEABLE[part][1]().hidden = True
-    for name in L.hide:
+    for name in opened.hide:
         HIDEABLE[name][1]().hidden = True
 
 
@@ -216,8 +216,8 @@ async def write_locked():
     if not page.ready and page.model is None and not page.presets:
         return
     pairs, why = await state_pairs()
-    window.shareLink.write(json.dumps(pairs + extra_pairs(L.lock, L.hide, L.title, L.note)))
-    for listener in L.listeners:
+    window.shareLink.write(json.dumps(pairs + extra_pairs(opened.lock, opened.hide, opened.title, opened.note)))
+    for listener in opened.listeners:
         await listener(pairs, why)
 
 

@@ -46,15 +46,15 @@ def build_checks():
     box = el('share-lock')
     for name in share.LOCKABLE:
         label = LABELS.get(name) or {'data': 'Dataset choice', 'engine': 'Engine choice'}[name]
-        add_check(box, 'lock', name, label, name in share.L.lock)
+        add_check(box, 'lock', name, label, name in share.opened.lock)
     box = el('share-hide')
     for name, (label, _) in share.HIDE_ORDER:
-        add_check(box, 'hide', name, label, name in share.L.hide)
+        add_check(box, 'hide', name, label, name in share.opened.hide)
 
 
 def checked(group):
     if not P.built:
-        return list(share.L.lock if group == 'lock' else share.L.hide)
+        return list(share.opened.lock if group == 'lock' else share.opened.hide)
     return [str(c.value) for c in document.querySelectorAll('input[data-share="%s"]:checked' % group)]
 
 
@@ -78,13 +78,13 @@ def refresh():
 
 async def on_state(pairs, why):
     if not P.pairs and not P.link:  # the first time: the panel starts from what the opened link fixed
-        el('share-title').value = share.L.title
-        el('share-note').value = share.L.note
+        el('share-title').value = share.opened.title
+        el('share-note').value = share.opened.note
     P.pairs, P.why = pairs, why
     refresh()
 
 
-share.L.listeners.append(on_state)
+share.opened.listeners.append(on_state)
 
 
 @on('toggle', '#share-fix')
