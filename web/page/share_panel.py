@@ -22,7 +22,7 @@ class Panel:
         self.link = ''
 
 
-P = Panel()
+shared = Panel()
 
 
 def add_check(box, group, name, label, checked):
@@ -40,9 +40,9 @@ def add_check(box, group, name, label, checked):
 
 
 def build_checks():
-    if P.built:
+    if shared.built:
         return
-    P.built = True
+    shared.built = True
     box = el('share-lock')
     for name in share.LOCKABLE:
         label = LABELS.get(name) or {'data': 'Dataset choice', 'engine': 'Engine choice'}[name]
@@ -53,7 +53,7 @@ def build_checks():
 
 
 def checked(group):
-    if not P.built:
+    if not shared.built:
         return list(share.opened.lock if group == 'lock' else share.opened.hide)
     return [str(c.value) for c in document.querySelectorAll('input[data-share="%s"]:checked' % group)]
 
@@ -62,25 +62,25 @@ def refresh():
     """The link from the state and the panel's choices: the preview, its size, the QR code."""
     extra = share.extra_pairs(checked('lock'), checked('hide'), str(el('share-title').value).strip(),
                               str(el('share-note').value).strip())
-    P.link = str(window.shareLink.linkFor(json.dumps(P.pairs + extra)))
-    el('share-link').value = P.link
-    size = '%s characters.' % thousands(len(P.link))
-    if len(P.link) > QR_LIMIT:
+    shared.link = str(window.shareLink.linkFor(json.dumps(shared.pairs + extra)))
+    el('share-link').value = shared.link
+    size = '%s characters.' % thousands(len(shared.link))
+    if len(shared.link) > QR_LIMIT:
         window.shareLink.qr('share-qr', '')
         el('share-qr').hidden = True
         size += ' Too long for a QR code (it holds %s): share it as text.' % thousands(QR_LIMIT)
     else:
-        el('share-qr').hidden = bool(window.shareLink.qr('share-qr', P.link))
+        el('share-qr').hidden = bool(window.shareLink.qr('share-qr', shared.link))
     set_text('share-size', size)
-    set_text('share-data', P.why)
+    set_text('share-data', shared.why)
     set_text('copy-result', '')
 
 
 async def on_state(pairs, why):
-    if not P.pairs and not P.link:  # the first time: the panel starts from what the opened link fixed
+    if not shared.pairs and not shared.link:  # the first time: the panel starts from what the opened link fixed
         el('share-title').value = share.opened.title
         el('share-note').value = share.opened.note
-    P.pairs, P.why = pairs, why
+    shared.pairs, shared.why = pairs, why
     refresh()
 
 
@@ -108,7 +108,7 @@ async def on_copy(event):
     async with lock:  # the state's last change is written first
         pass
     refresh()
-    if await window.shareLink.copy(P.link, 'share-link'):
+    if await window.shareLink.copy(shared.link, 'share-link'):
         set_text('copy-result', 'Copied: paste it in a message, or show the QR code.')
     else:
         set_text('copy-result', 'The browser refused the clipboard: the link is selected in the Link field, '
