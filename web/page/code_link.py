@@ -21,7 +21,7 @@ class Offer:
         self.packed = None  # (model gen, code= value, why it cannot travel)
 
 
-O = Offer()
+offer = Offer()
 
 
 async def current_part():
@@ -29,15 +29,15 @@ async def current_part():
     code = code_panel.panel.model_code
     if not code:
         return None, ''
-    if O.packed is None or O.packed[0] != code_panel.panel.model_gen:
+    if offer.packed is None or offer.packed[0] != code_panel.panel.model_gen:
         packed = await window.shareLink.pack(window.codeEditor.blob(json.dumps(code)), MAX_PACKED['code'] - 2)
         if packed.text:
-            O.packed = (code_panel.panel.model_gen, 'z:' + str(packed.text), '')
+            offer.packed = (code_panel.panel.model_gen, 'z:' + str(packed.text), '')
         else:
-            O.packed = (code_panel.panel.model_gen, None, 'The edited code is too large to travel in a link: packed it '
+            offer.packed = (code_panel.panel.model_gen, None, 'The edited code is too large to travel in a link: packed it '
                         'takes %s characters, the limit is %s. Save model keeps it in a file.' % (
                             thousands(packed.length + 2), thousands(MAX_PACKED['code'])))
-    return O.packed[1], O.packed[2]
+    return offer.packed[1], offer.packed[2]
 
 
 async def offer_locked(value):
