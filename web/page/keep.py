@@ -37,7 +37,7 @@ class Keep:
         self.offer = None  # {run id: its meta} of the runs offered to resume, while the page offers them
 
 
-K = Keep()
+keeping = Keep()
 after_import = []  # awaited with the answer of a run loaded, resumed or restored (code_panel.py: its edited code)
 own_code = [lambda: {}]  # the edited files {path: text} this tab's model runs (code_panel.py sets it)
 
@@ -52,18 +52,18 @@ def describe_run(head):
 def autosave(force=False):
     """Store the current run unless it was stored moments ago (force: unless it has not moved since)."""
     m = page.model
-    if m is None or m['step'] == 0 or page.worker_lost or K.refused:
+    if m is None or m['step'] == 0 or page.worker_lost or keeping.refused:
         return
-    if K.offer is not None:  # the user trains another model rather than resuming the stored one
+    if keeping.offer is not None:  # the user trains another model rather than resuming the stored one
         hide_offer()
     t = now()
     if not force:
-        first = K.first_seen.setdefault(m['gen'], t)
-        if t - max(first, K.last_save) < AUTOSAVE_MS:
+        first = keeping.first_seen.setdefault(m['gen'], t)
+        if t - max(first, keeping.last_save) < AUTOSAVE_MS:
             return
-    if K.asked == (m['gen'], m['step']) and force:
+    if keeping.asked == (m['gen'], m['step']) and force:
         return
-    K.last_save, K.asked = t, (m['gen'], m['step'])
+    keeping.last_save, keeping.asked = t, (m['gen'], m['step'])
     asyncio.create_task(store(client.ask_export_state()))  # asked now, in order with the training batches
 
 
@@ -75,12 +75,12 @@ async def store(asked):
     meta['summary'] = describe_run(r)
     why = str(await window.keepStore.put(r['parts'], json.dumps(meta)))
     if why:
-        if not K.refused:
-            K.refused = why
+        if not keeping.refused:
+            keeping.refused = why
             alert.show('Autosave is off: the browser refused to store the run (%s). Training carries on; '
                        'Save model keeps it in a file.' % why, 'keep')
         return
-    K.saved = (r['gen'], r['step'])
+    keeping.saved = (r['gen'], r['step'])
 
 
 training.after_steps.append(autosave)
@@ -107,7 +107,7 @@ async def import_locked(url, source, label, code_choice):
     models.new_model({k: r[k] for k in MODEL_KEYS})
     window.keepStore.plot(r['parts'], r['first_logged'])
     page.last_loss = r['last_loss']
-    K.first_seen[r['gen']] = now()
+    keeping.first_seen[r['gen']] = now()
     await settings_form.describe()
     await training.refresh_samples_locked()
     for hook in after_import:
@@ -154,7 +154,7 @@ async def restore_locked():
         js.URL.revokeObjectURL(url)
     if 'error' in r or 'code_consent' in r:
         return False
-    K.saved = (r['gen'], r['step'])
+    keeping.saved = (r['gen'], r['step'])
     return True
 
 
@@ -169,7 +169,7 @@ async def is_own_code(consent):
 
 
 def saved_is_current():
-    return K.saved is not None and page.model is not None and K.saved[0] == page.model['gen']
+    return keeping.saved is not None and page.model is not None and keeping.saved[0] == page.model['gen']
 
 
 # -- the offer to resume -------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ async def offer_resume_locked():
     Resume or Discard each, or Start fresh. Storage refused is said instead."""
     refused = str(await window.keepStore.refusedAtOpen or '')
     if refused:
-        K.refused = refused
+        keeping.refused = refused
         alert.show('Autosave is off: the browser refuses to store the run (%s). Training works; Save model keeps '
                    'it in a file.' % refused, 'keep')
         return
@@ -210,7 +210,7 @@ async def offer_resume_locked():
         box.appendChild(offer_row(len(offered), rid, text))
         offered[rid] = meta
     if offered:
-        K.offer = offered
+        keeping.offer = offered
         el('resume').hidden = False
 
 
@@ -233,7 +233,7 @@ def offer_row(i, rid, text):
 
 
 def hide_offer():
-    K.offer = None
+    keeping.offer = None
     el('resume').hidden = True
 
 
@@ -245,18 +245,18 @@ async def on_offered_run(event):
         await resume(str(rid))
         return
     rid = target.getAttribute('data-discard')
-    if rid and K.offer and str(rid) in K.offer:
-        del K.offer[str(rid)]
+    if rid and keeping.offer and str(rid) in keeping.offer:
+        del keeping.offer[str(rid)]
         target.parentNode.remove()
         await window.keepStore.discard(str(rid))
-        if not K.offer:
+        if not keeping.offer:
             hide_offer()
 
 
 async def resume(rid):
     await wait_ready()
     async with lock:
-        meta = (K.offer or {}).get(rid)
+        meta = (keeping.offer or {}).get(rid)
         if meta is None:
             return
         hide_offer()
@@ -272,7 +272,7 @@ async def resume(rid):
         alert.show('The saved run was not resumed: %s. A new model is ready instead.' % r['error'])
         return
     await window.keepStore.adopt(rid)  # this tab's run from now on
-    K.saved = K.asked = (r['gen'], r['step'])
+    keeping.saved = keeping.asked = (r['gen'], r['step'])
     alert.show('Resumed the run at step %d: press Train to continue.' % r['step'], 'info')
 
 
