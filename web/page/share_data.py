@@ -31,11 +31,11 @@ class Known:
         self.why = ''
 
 
-K = Known()
+known = Known()
 
 
 def remember(part):
-    K.blob, K.part, K.why = page.dataset_blob, part, ''
+    known.blob, known.part, known.why = page.dataset_blob, part, ''
 
 
 async def current_part():
@@ -43,18 +43,18 @@ async def current_part():
     if page.dataset_blob is None:
         first = page.presets[0]['id'] if page.presets else ''
         return (None if page.dataset_choice == first else page.dataset_choice), ''
-    if K.blob is not page.dataset_blob:
+    if known.blob is not page.dataset_blob:
         blob, name = page.dataset_blob
         packed = await window.shareLink.pack(blob, MAX_PACKED['data'] - 2)
-        K.blob = page.dataset_blob
+        known.blob = page.dataset_blob
         if not packed.text:
-            K.part = None
-            K.why = ('%s (%s bytes) is too large to travel inside a link: packed it takes %s characters, the limit '
+            known.part = None
+            known.why = ('%s (%s bytes) is too large to travel inside a link: packed it takes %s characters, the limit '
                      'is %s. Host the file (any https: address) and link to it with Load from URL.' % (
                          name, thousands(blob.size), thousands(packed.length + 2), thousands(MAX_PACKED['data'])))
         else:
-            K.part, K.why = 'z:' + str(packed.text), ''
-    return K.part, K.why
+            known.part, known.why = 'z:' + str(packed.text), ''
+    return known.part, known.why
 
 
 def short(text, limit=120):
