@@ -71,7 +71,7 @@ def typed(config):
 
 
 def test_the_worker_row_applies_the_typed_settings_to_the_model_and_its_saved_state():
-    worker_rows.S.docs, worker_rows.S.source = list(WORDS), 'words'
+    worker_rows.session.docs, worker_rows.session.source = list(WORDS), 'words'
     assert 'error' not in json.loads(worker_rows.reset(typed(SMALL), 'original'))
     json.loads(worker_rows.train(2, 60_000))
     info = json.loads(worker_rows.keep_settings(typed(SMALL.replace(temperature=0.9, num_steps=8))))

@@ -32,11 +32,11 @@ class Session:
         self.log = []  # CSV rows, format_log_row's strings, for the current model
         self.preview_rng = None  # samples come from this, never from the trainer's own generator
         self.step_ms = 0.0  # the slowest batch's time per step, for the page's deadlines (0: not measured)
-        self.log_complete = True  # False for a model loaded from a state without its log: S.log starts later
+        self.log_complete = True  # False for a model loaded from a state without its log: session.log starts later
         self.validated = -1  # the step of the last validation loss computed (-1: none yet)
 
 
-S = Session()
+session = Session()
 
 
 def _json(obj):
@@ -58,11 +58,12 @@ def _config(settings_json):
 
 
 def _model_info():
-    t = S.trainer
-    return {'gen': S.gen, 'step': t.step_count, 'num_steps': t.config.num_steps, 'done': t.done,
-            'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': S.step_ms or _step_ms_bound(t),
-            'vocab_size': t.vocab_size, 'source': S.source, 'validation': {'every': VALIDATION_EVERY, 'sample': min(
-                VALIDATION_SAMPLE, len(t.held_out)), 'held_out': len(t.held_out)} if t.held_out else None,
+    t = session.trainer
+    return {'gen': session.gen, 'step': t.step_count, 'num_steps': t.config.num_steps, 'done': t.done,
+            'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': session.step_ms or _step_ms_bound(t),
+            'vocab_size': t.vocab_size, 'source': session.source,
+            'validation': {'every': VALIDATION_EVERY, 'sample': min(VALIDATION_SAMPLE, len(t.held_out)),
+                           'held_out': len(t.held_out)} if t.held_out else None,
             'code': _code_of(t).changed if _code_of(t) else []}
 
 
@@ -97,7 +98,7 @@ def _stage(raw, source):
         docs = mg.parse_documents(raw, source=source)
     except mg.MicrogptError as e:
         return _error(e)
-    S.staged = (docs, source)
+    session.staged = (docs, source)
     return _json(_dataset_info(docs, source))
 
 
@@ -109,21 +110,21 @@ def stage_bytes(raw, source):
 
 def adopt():
     """The staged dataset becomes the current one (the page then builds a new model with reset())."""
-    if S.staged is not None:
-        S.docs, S.source = S.staged
-    S.staged = None
-    return _json(_dataset_info(S.docs, S.source))
+    if session.staged is not None:
+        session.docs, session.source = session.staged
+    session.staged = None
+    return _json(_dataset_info(session.docs, session.source))
 
 
 def describe(settings_json, engine):
     """Check settings against the current dataset, the engine's limits and the model, without changing anything."""
     try:
         config = _config(settings_json)
-        limits.check(config, str(engine), len(set(''.join(S.docs))) + 1)
+        limits.check(config, str(engine), len(set(''.join(session.docs))) + 1)
     except mg.ConfigError as e:
         return _error(e)
     changed = []
-    t = S.trainer
+    t = session.trainer
     if t is not None:
         changed = [s.name for s in SETTINGS
                    if s.name not in KEEPS_MODEL and getattr(config, s.name) != getattr(t.config, s.name)]
@@ -133,11 +134,11 @@ def describe(settings_json, engine):
             except mg.ConfigError as e:
                 return _error(e, model_only=True)
     try:
-        split_documents(config, S.docs)  # enough documents to hold some out
+        split_documents(config, session.docs)  # enough documents to hold some out
     except mg.ConfigError as e:
         return _error(e)
-    vocab_size = len(set(''.join(S.docs))) + 1
-    truncated = sum(1 for d in S.docs if len(d) + 1 > config.block_size)
+    vocab_size = len(set(''.join(session.docs))) + 1
+    truncated = sum(1 for d in session.docs if len(d) + 1 > config.block_size)
     return _json({'num_params': mg.count_params(config, vocab_size), 'truncated': truncated,
                   'block_size': config.block_size, 'config': config.to_dict(), 'changed': changed})
 
@@ -146,7 +147,7 @@ def reset(settings_json, engine):
     """A fresh model from these settings and the current dataset."""
     try:
         config = _config(settings_json)
-        trainer = mg.Trainer(config, S.docs, engine=str(engine))
+        trainer = mg.Trainer(config, session.docs, engine=str(engine))
     except mg.MicrogptError as e:
         return _error(e)
     _install(trainer, [])
@@ -154,10 +155,10 @@ def reset(settings_json, engine):
 
 
 def _install(trainer, log):
-    S.trainer, S.gen, S.log, S.step_ms = trainer, S.gen + 1, log, 0.0
-    S.log_complete = len(log) == trainer.step_count
-    S.preview_rng = random.Random(trainer.config.seed + 1)
-    S.validated = -1
+    session.trainer, session.gen, session.log, session.step_ms = trainer, session.gen + 1, log, 0.0
+    session.log_complete = len(log) == trainer.step_count
+    session.preview_rng = random.Random(trainer.config.seed + 1)
+    session.validated = -1
 
 
 def train(max_steps, budget_ms):
@@ -166,7 +167,7 @@ def train(max_steps, budget_ms):
     the batch before it are trained, logged and answered as usual."""
     start = time.perf_counter()
     error, results, validation = None, [], []
-    t = S.trainer
+    t = session.trainer
     max_steps = int(max_steps)
     if t.held_out:  # the batch ends where the next validation loss is due (the steps are the same either way)
         max_steps = min(max_steps, VALIDATION_EVERY - t.step_count % VALIDATION_EVERY)
@@ -176,8 +177,8 @@ def train(max_steps, budget_ms):
     except mg.TrainingError as e:  # the model stays at the last completed step (edited code may fail anywhere)
         results, error = getattr(e, 'results', results), e
     if results:
-        S.step_ms = max(S.step_ms, (time.perf_counter() - start) * 1000 / len(results))
-    S.log.extend(mg.format_log_row(result) for result in results)
+        session.step_ms = max(session.step_ms, (time.perf_counter() - start) * 1000 / len(results))
+    session.log.extend(mg.format_log_row(result) for result in results)
     if error is None:
         try:
             validation += _validate()
@@ -190,10 +191,10 @@ def train(max_steps, budget_ms):
 def _validate():
     """[[step, validation loss]] if one is due now and not yet computed, else []. Forward only: the training
     run is not affected."""
-    t = S.trainer
-    if not t.validation_due() or S.validated == t.step_count:
+    t = session.trainer
+    if not t.validation_due() or session.validated == t.step_count:
         return []
-    S.validated = t.step_count
+    session.validated = t.step_count
     return [[t.step_count, _finite(t.validation_loss())]]
 
 
@@ -209,7 +210,7 @@ def _kept(config):
 def keep_settings(settings_json):
     """The settings typed that keep the model (the total steps, the temperature) become the model's."""
     try:
-        S.trainer.keep_settings(**_kept(_config(settings_json)))
+        session.trainer.keep_settings(**_kept(_config(settings_json)))
     except mg.MicrogptError as e:  # the page calls this after describe() passed: only the model can object
         return _error(e, model_only=True)
     return _json(_model_info())
@@ -219,11 +220,12 @@ def set_engine(engine):
     """Continue the same model with the other engine: export the state and load it back. A model too large for
     that engine here (limits.py) is an error saying what fits, and the model stays as it was."""
     try:
-        limits.check(S.trainer.config, str(engine), S.trainer.vocab_size)
-        S.trainer = saved_state.from_json(saved_state.to_json(S.trainer), engine=str(engine), code_choice='trust')
+        limits.check(session.trainer.config, str(engine), session.trainer.vocab_size)
+        session.trainer = saved_state.from_json(saved_state.to_json(session.trainer), engine=str(engine),
+                                                code_choice='trust')
     except mg.MicrogptError as e:
         return _error(e)
-    S.step_ms = 0.0  # the other engine's steps take another time
+    session.step_ms = 0.0  # the other engine's steps take another time
     return _json(_model_info())
 
 
@@ -231,10 +233,11 @@ def sample(count, temperature_text):
     """Samples at this temperature from the preview generator: the training run is not affected."""
     try:
         temperature = SETTING['temperature'].parse(temperature_text)
-        samples = S.trainer.sample(int(count), temperature, rng=S.preview_rng)
+        samples = session.trainer.sample(int(count), temperature, rng=session.preview_rng)
     except mg.MicrogptError as e:
         return _error(e)
-    return _json({'gen': S.gen, 'step': S.trainer.step_count, 'samples': samples, 'temperature': temperature})
+    return _json({'gen': session.gen, 'step': session.trainer.step_count, 'samples': samples,
+                  'temperature': temperature})
 
 
 def verify(steps):
@@ -242,14 +245,14 @@ def verify(steps):
     edited code runs them on its code and on the original code (the original engine both times). A model too
     large for the original engine here (limits.py) runs the next steps whose documents are short enough for
     it, and says so (limited); none: an error saying what would fit."""
-    edited = _code_of(S.trainer) is not None
+    edited = _code_of(session.trainer) is not None
     steps, limited = int(steps), None
     if not edited:
         try:
-            steps, limited = _steps_that_fit(S.trainer, steps)
+            steps, limited = _steps_that_fit(session.trainer, steps)
         except mg.ConfigError as e:
             return _error(e)
-    state = saved_state.to_json(S.trainer)
+    state = saved_state.to_json(session.trainer)
     runs = {}
     compared = ('your code', 'the original code') if edited else mg.ENGINE_NAMES
     try:
@@ -274,7 +277,7 @@ def verify(steps):
     same_state = all(sa[k] == sb[k] for k in ('weights', 'adam_m', 'adam_v', 'rng', 'step'))
     return _json({'identical': same_losses and same_state, 'same_losses': same_losses,
                   'same_params': same_state, 'steps': int(steps), 'from_step': state['step'],
-                  'num_params': S.trainer.num_params, 'compared': list(compared), 'limited': limited})
+                  'num_params': session.trainer.num_params, 'compared': list(compared), 'limited': limited})
 
 
 def _steps_that_fit(t, steps):
@@ -302,7 +305,7 @@ def _steps_that_fit(t, steps):
 
 def log_csv():
     """The training log of the current model, exactly as `python -m microgpt --log` writes it."""
-    return _json({'csv': mg.LOG_HEADER + '\n' + ''.join(row + '\n' for row in S.log)})
+    return _json({'csv': mg.LOG_HEADER + '\n' + ''.join(row + '\n' for row in session.log)})
 
 
 def check_link(settings_json):
@@ -334,12 +337,12 @@ def check_link(settings_json):
 
 def export_state():
     """HEAD, a newline, then the run in microgpt/state.py's format with its log (when the whole log is known)."""
-    t = S.trainer
+    t = session.trainer
     if t is None:
         return _json({'error': 'there is no model to save'})
-    head = dict(_model_info(), source=S.source)
+    head = dict(_model_info(), source=session.source)
     try:  # a model whose numbers are not all finite floats is not written (an autosave keeps the last good one)
-        text = saved_state.dumps(t, log=S.log if S.log_complete else None)
+        text = saved_state.dumps(t, log=session.log if session.log_complete else None)
     except mg.MicrogptError as e:
         return _error(e)
     return _json(head) + '\n' + text
@@ -370,10 +373,10 @@ def import_bytes(raw, source, code_choice):
         return _error(e)
     except RecursionError:  # check_nesting refuses what could get here
         return _json({'error': f'{source}: not a JSON state (nested too deeply)'})
-    S.docs, S.source, S.staged = trainer.docs, source, None
+    session.docs, session.source, session.staged = trainer.docs, source, None
     _install(trainer, list(trainer.log or []))
-    losses = [float(row.split(',')[1]) for row in S.log]
-    head = dict(_model_info(), source=source, dataset=_dataset_info(S.docs, source),
+    losses = [float(row.split(',')[1]) for row in session.log]
+    head = dict(_model_info(), source=source, dataset=_dataset_info(session.docs, source),
                 last_loss=losses[-1] if losses else None, first_logged=trainer.step_count - len(losses) + 1)
     return _json(head) + '\n' + json.dumps(losses)
 
@@ -381,14 +384,14 @@ def import_bytes(raw, source, code_choice):
 def next_token(prefix, temperature_text):
     """The model's probability for every next character after a prefix, at a temperature (forward only)."""
     start = time.perf_counter()
-    t = S.trainer
+    t = session.trainer
     try:
         temperature = SETTING['temperature'].parse(temperature_text)
         probs = t.next_token_probs(str(prefix), temperature)
     except mg.MicrogptError as e:
         return _error(e)
     labels = list(t.tokenizer.uchars) + ['end']  # BOS, last, ends the word
-    return _json({'gen': S.gen, 'step': t.step_count, 'prefix': str(prefix), 'temperature': temperature,
+    return _json({'gen': session.gen, 'step': t.step_count, 'prefix': str(prefix), 'temperature': temperature,
                   'probs': [[label, p] for label, p in zip(labels, probs)],
                   'ms': (time.perf_counter() - start) * 1000})
 
@@ -396,27 +399,27 @@ def next_token(prefix, temperature_text):
 def attention(word):
     """Every attention weight of the current model over a word (its first block_size positions)."""
     start = time.perf_counter()
-    t = S.trainer
+    t = session.trainer
     word = str(word)
     try:
         maps = t.attention_maps(word)
     except mg.MicrogptError as e:
         return _error(e)
     n = len(maps[0][0])
-    return _json({'gen': S.gen, 'step': t.step_count, 'word': word, 'tokens': ['BOS'] + list(word)[:n - 1],
+    return _json({'gen': session.gen, 'step': t.step_count, 'word': word, 'tokens': ['BOS'] + list(word)[:n - 1],
                   'maps': [[[[round(w, 4) for w in row] for row in head] for head in layer] for layer in maps],
                   'truncated': len(word) + 1 > n, 'ms': (time.perf_counter() - start) * 1000})
 
 def step_through(prefix, position, temperature_text):
     """gpt() at one position of the prefix, line by line, with the variables each line changed (forward only)."""
     start = time.perf_counter()
-    t = S.trainer
+    t = session.trainer
     try:
         temperature = SETTING['temperature'].parse(temperature_text)
         trace = t.step_through(str(prefix), int(position), temperature)
     except mg.MicrogptError as e:
         return _error(e)
-    return _json(dict(trace, gen=S.gen, step=t.step_count, prefix=str(prefix),
+    return _json(dict(trace, gen=session.gen, step=t.step_count, prefix=str(prefix),
                       labels=list(t.tokenizer.uchars) + ['end'], ms=(time.perf_counter() - start) * 1000))
 
 
@@ -424,7 +427,7 @@ def step_through(prefix, position, temperature_text):
 def code_files():
     """The engine's files as shipped (what the original engine runs), and the current model's edited files."""
     originals = edits.original_sources()
-    code = _code_of(S.trainer)
+    code = _code_of(session.trainer)
     paths = sorted(edits.EDITABLE, key=lambda path: path != 'microgpt/model.py')  # gpt() first
     return _json({'files': [{'path': path, 'text': originals[path]} for path in paths],
                   'edited': {path: code.sources[path] for path in code.changed} if code else {}})
@@ -444,13 +447,13 @@ def code_train(settings_json, sources_json):
     start = time.perf_counter()
     try:
         config = _config(settings_json)
-        trainer = mg.Trainer(config, S.docs, engine='original', code=edits.edited(json.loads(sources_json)))
+        trainer = mg.Trainer(config, session.docs, engine='original', code=edits.edited(json.loads(sources_json)))
         validation = [[0, _finite(trainer.validation_loss())]] if trainer.validation_due() else []  # step 0's
         first = trainer.step()
     except mg.MicrogptError as e:
         return _error(e)
     _install(trainer, [mg.format_log_row(first)])
-    S.step_ms = (time.perf_counter() - start) * 1000
+    session.step_ms = (time.perf_counter() - start) * 1000
     return _json(dict(_model_info(), losses=[first.loss], validation=validation))
 
 
