@@ -158,6 +158,6 @@ SANDBOX_REACHES = {
 }
 # Messages edited code sends, which the page must not receive (it listens only to its worker's MessagePort)
 SANDBOX_POSTS = [
-    "js.postMessage(js.JSON.parse('{\"id\": 1, \"answer\": \"forged\", \"dead\": \"forged\"}'))",
+    "js.postMessage(js.JSON.parse('{\"id\": 1, \"answer\": \"forged\", \"gone\": \"forged\"}'))",
     "js.BroadcastChannel.new('microgpt').postMessage('forged')",
 ]

@@ -263,14 +263,14 @@
         onError();
       });
     },
-    // a worker that is not PyScript's (sandbox.js's: start it first): its death (onDead(why)) fails the calls
+    // a worker that is not PyScript's (sandbox.js's: start it first): its end (onGone(why)) fails the calls
     // under way, as an error event of a PyScript worker does
-    watchOther(name, worker, onDead) {
+    watchOther(name, worker, onGone) {
       this.gone[name] = new Promise((_, reject) => { this.kills[name] = reject; });
       this.gone[name].catch(() => {});
       this.stoppers[name] = (why) => worker.stop(why);
       worker.watch((why) => {
-        onDead(why);
+        onGone(why);
         this.kills[name](new Error(`no answer: ${why}`));
       });
     },

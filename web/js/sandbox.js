@@ -8,7 +8,7 @@
 //
 // window.sandboxWorker.rows has the PyScript worker's shape for web/page/client.py: rows.<row>(...args) is a promise
 // of the answer's text. The two rows that take a blob: URL there (stage_url, import_state) read it here and send
-// the bytes. A dead sandbox (sandbox_worker.js reports Python gone) fails its calls under way with
+// the bytes. A sandbox that is gone (sandbox_worker.js reports Python gone) fails its calls under way with
 // "no answer: why" and calls back, as page.js's trainerWorkers does for the PyScript worker.
 "use strict";
 
@@ -16,7 +16,7 @@
   const START_MS = 60000;  // loading Pyodide from nothing on a slow machine takes seconds; a minute is gone
   const SNAPSHOT_CACHE = "microgpt-pyodide-snapshot";  // start_pyodide.mjs's (read only here)
   const PYODIDE_FILES = ["pyodide.asm.wasm", "python_stdlib.zip"];
-  let frame = null, port = null, pending = new Map(), nextId = 1, deadWhy = "", onDead = null, current = "";
+  let frame = null, port = null, pending = new Map(), nextId = 1, goneWhy = "", onGone = null, current = "";
   let sourceText = null;  // the worker's source, assembled once
   let starting = null, abortStart = null;  // the start under way: its promise, and how stop() ends it
 
@@ -92,7 +92,7 @@
     async start(name) {
       this.stop("a fresh sandboxed worker replaced it");
       current = name;
-      deadWhy = "";
+      goneWhy = "";
       performance.mark("microgpt:sandbox-start");
       const [source, frameHtml, lock, python, snapshot, ...files] = await Promise.all([
         workerSource(), fetchOk("./sandbox_frame.html", "text"), fetchOk("./pyodide/pyodide-lock.json", "text"),
@@ -114,7 +114,7 @@
         port.onmessage = (event) => {
           const m = event.data || {};
           if ("ready" in m) { clearTimeout(timer); resolve(String(m.ready)); return; }
-          if ("dead" in m) { clearTimeout(timer); reject(new Error(String(m.dead))); this.died(String(m.dead)); return; }
+          if ("gone" in m) { clearTimeout(timer); reject(new Error(String(m.gone))); this.gone(String(m.gone)); return; }
           const call = pending.get(m.id);
           if (!call) return;
           pending.delete(m.id);
@@ -131,11 +131,11 @@
       performance.mark("microgpt:sandbox-ready", { detail: how });  // benchmarks/browser.py
       return how;
     },
-    died(why) {
-      if (deadWhy) return;
-      deadWhy = why;
+    gone(why) {
+      if (goneWhy) return;
+      goneWhy = why;
       fail(why);
-      if (onDead) onDead(why);
+      if (onGone) onGone(why);
     },
     // end it now (Stop, a step past its limit, back to the shipped code): calls under way fail with `why`
     stop(why) {
@@ -147,10 +147,10 @@
       port = null;
       fail(why || "the sandboxed worker was stopped");
     },
-    running() { return frame !== null && !deadWhy; },
-    watch(callback) { onDead = callback; },
+    running() { return frame !== null && !goneWhy; },
+    watch(callback) { onGone = callback; },
     call(row, args) {
-      if (deadWhy) return Promise.reject(new Error(`no answer: ${deadWhy}`));
+      if (goneWhy) return Promise.reject(new Error(`no answer: ${goneWhy}`));
       if (!port) return Promise.reject(new Error("no answer: the sandboxed worker is not running"));
       const id = nextId++;
       return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@
 #
 # Every call has a deadline scaled to the work it asks for (BASE_MS plus the model's step time, as the worker
 # estimates and then measures it, times the steps of work). A call past its deadline, or an error event of the
-# worker, means the worker is gone: every later call answers at once with `dead`'s message until restart().
+# worker, means the worker is gone: every later call answers at once with `gone`'s message until restart().
 # A call that runs edited code (the Code panel) has the user's step time limit instead: past it the code ran
 # away, and the page stops the worker (code_panel.py starts a fresh one).
 #
@@ -22,22 +22,22 @@ class Connection:
     def __init__(self):
         self.name = ''
         self.worker = None
-        self.dead = ''  # why the worker is gone ('' while it answers)
+        self.gone = ''  # why the worker is gone ('' while it answers)
         self.step_ms = 1000.0  # a step of the current model: the worker's estimate, then its measurement
-        self.on_dead = None  # called once when the worker is found gone
+        self.on_gone = None  # called once when the worker is found gone
         self.edited = False  # the current model runs edited code: its steps have the step time limit
         self.step_limit_ms = 10000  # the Code panel's "Step time limit (seconds)"
         self.sandbox = False  # connection.worker is the sandboxed worker (edited code)
         self.main = None  # (name, worker): the PyScript worker, while the page talks to the sandboxed one
         self.sandbox_name = ''  # the sandboxed worker's name, while one runs
         self.sandboxes = 0  # sandboxed workers started (their names)
-        self.sandbox_watched = ''  # the one whose death the page watches
+        self.sandbox_watched = ''  # the one the page watches (for its end)
 
-    def lost(self, why):
-        if not self.dead:
-            self.dead = why
-            if self.on_dead is not None:
-                self.on_dead(why)
+    def mark_gone(self, why):
+        if not self.gone:
+            self.gone = why
+            if self.on_gone is not None:
+                self.on_gone(why)
 
 
 connection = Connection()
@@ -50,7 +50,7 @@ async def connect(name):
     """Wait for the PyScript worker of this name and talk to it from now on; fails with why when it cannot start
     (its script could not be fetched, or no worker after START_MS)."""
     connection.worker = await window.trainerWorkers.ready(workers[name], name, START_MS)
-    connection.name, connection.dead = name, ''
+    connection.name, connection.gone = name, ''
     window.trainerWorkers.watch(name, lambda *_: asyncio.create_task(check_alive(name)))
 
 
@@ -58,7 +58,7 @@ async def check_alive(name):
     """After an error event of the worker: an error thrown in its global scope leaves Python alive (nothing is
     lost), a crash does not; a call that answers at once (check_link of nothing) tells them apart, its deadline
     saying the worker is gone."""
-    if connection.name == name and not connection.dead:
+    if connection.name == name and not connection.gone:
         await call('check_link', '[]')
 
 
@@ -93,7 +93,7 @@ async def enter_sandbox():
     except Exception as e:  # noqa: BLE001
         return 'the sandboxed worker for your code could not start (%s)' % e
     if connection.sandbox_watched != name:
-        window.trainerWorkers.watchOther(name, sandbox, lambda why: sandbox_died(name, str(why)))
+        window.trainerWorkers.watchOther(name, sandbox, lambda why: sandbox_gone(name, str(why)))
         connection.sandbox_watched = name
     if not connection.sandbox:
         connection.main = (connection.name, connection.worker)
@@ -101,9 +101,9 @@ async def enter_sandbox():
     return ''
 
 
-def sandbox_died(name, why):
+def sandbox_gone(name, why):
     if connection.sandbox and connection.name == name:
-        connection.lost(why)
+        connection.mark_gone(why)
 
 
 def leave_sandbox():
@@ -133,7 +133,7 @@ def ask(name, *args, work_ms=0, limit_steps=0):
     """Start a worker function; await answer() for its result. Calls run in the worker in the order asked.
 
     limit_steps: the call runs at most that many steps of edited code, each within the step time limit."""
-    if connection.dead:
+    if connection.gone:
         return name, None, 0, ''
     deadline, late = BASE_MS + work_ms, ''
     if connection.edited:  # it may wait behind a step of edited code
@@ -154,7 +154,7 @@ def seconds(ms):
 
 def stop(why):
     """End the worker now (the Code panel's Stop): calls under way answer with why, as a gone worker's do."""
-    connection.lost(why)
+    connection.mark_gone(why)
     window.trainerWorkers.kill(connection.name, why)
 
 
@@ -164,8 +164,8 @@ async def answer(asked, split=False):
     split: an answer in two parts (export_state, import_state): its first line is the answer, and the text
     after it stays in JavaScript, as reply['parts'] for keep.js's keepStore."""
     name, promise, deadline, late = asked
-    if connection.dead:
-        return {'error': connection.dead, 'dead': True}
+    if connection.gone:
+        return {'error': connection.gone, 'gone': True}
     parts = None
     try:
         if isinstance(promise, Exception):
@@ -177,10 +177,10 @@ async def answer(asked, split=False):
             text = await promise
     except Exception as e:  # noqa: BLE001
         if 'no answer' in str(e):
-            connection.lost(late or 'the Python worker stopped answering (%s gave no answer within %d s)' % (
+            connection.mark_gone(late or 'the Python worker stopped answering (%s gave no answer within %d s)' % (
                 name, deadline // 1000))
-        if connection.dead:
-            return {'error': connection.dead, 'dead': True}
+        if connection.gone:
+            return {'error': connection.gone, 'gone': True}
         return {'error': 'the worker failed in %s: %s' % (name, e)}
     try:
         reply = json.loads(str(text))

@@ -49,12 +49,12 @@ def model_edited():
 
 # -- what may be pressed ------------------------------------------------------------------------------------
 def update_code_buttons():
-    ready = page.ready and not page.worker_lost and panel.loaded
+    ready = page.ready and not page.worker_gone and panel.loaded
     el('code-edit').disabled = not ready or panel.editing
     el('code-train').disabled = not ready or panel.busy or not panel.editing
     el('code-restore').disabled = not ready or not panel.changed
     edited_running = client.connection.edited and (page.running or page.loop_alive)
-    el('code-stop').disabled = not (page.ready and not page.worker_lost and (panel.busy or edited_running))
+    el('code-stop').disabled = not (page.ready and not page.worker_gone and (panel.busy or edited_running))
     off = bool(panel.changed) or model_edited()
     for name in ENGINES[1:]:  # edited code runs on the first, the original engine, only
         el('engine').querySelector('option[value="%s"]' % name).disabled = off
@@ -208,7 +208,7 @@ async def on_code_train(event):
             if r.get('code_error'):
                 show_code_error(r)
                 show_message(el('code-error').textContent + '\nThe model was not changed.')
-            elif not r.get('dead'):
+            elif not r.get('gone'):
                 alert.show(r['error'])
             return
         models.new_model({k: r[k] for k in MODEL_KEYS})
@@ -254,7 +254,7 @@ async def on_stop(event):
 async def start_fresh_worker(why):
     show_message('Stopped: %s. The worker running it was ended; a fresh one is starting…' % why)
     await restart.on_restart(None)
-    if page.worker_lost or page.model is None:
+    if page.worker_gone or page.model is None:
         return
     show_message('Stopped: %s. A fresh Python worker took over, at step %d (see the message above the chart).' % (
         why, page.model['step']))
@@ -263,12 +263,12 @@ async def start_fresh_worker(why):
 def on_worker_gone(why):
     if why.startswith(client.RAN_AWAY) or why == STOPPED:
         page.running = False
-        page.worker_lost = why
+        page.worker_gone = why
         status.update_status()
         status.update_buttons()
         asyncio.create_task(start_fresh_worker(why))
     else:
-        restart.worker_lost(why)
+        restart.report_worker_gone(why)
 
 
-client.connection.on_dead = on_worker_gone
+client.connection.on_gone = on_worker_gone

@@ -28,7 +28,7 @@ async def build_locked(sandboxed, build, carry=True):
     r = await restage_locked(dataset) if carry else {}
     if 'error' not in r:
         r = await build()
-    if 'error' in r and not r.get('dead'):
+    if 'error' in r and not r.get('gone'):
         move_back(sandboxed)
     elif not sandboxed:
         client.stop_sandbox()

@@ -52,7 +52,7 @@ def describe_run(head):
 def autosave(force=False):
     """Store the current run unless it was stored moments ago (force: unless it has not moved since)."""
     m = page.model
-    if m is None or m['step'] == 0 or page.worker_lost or keeping.refused:
+    if m is None or m['step'] == 0 or page.worker_gone or keeping.refused:
         return
     if keeping.offer is not None:  # the user trains another model rather than resuming the stored one
         hide_offer()

@@ -9,18 +9,18 @@ from status import update_buttons, update_status
 from ui import alert, el, on, plural, set_text
 
 
-def worker_lost(why):
+def report_worker_gone(why):
     page.running = False
-    page.worker_lost = why
+    page.worker_gone = why
     trained = ' The model of %s is lost.' % plural(page.model['step'], 'step') if page.model_started() else ''
     alert.show(why[0].upper() + why[1:] + '.' + trained + ' Restart starts a fresh worker with the same dataset '
-               'and settings.', 'dead')
+               'and settings.', 'gone')
     el('restart').hidden = False
     update_status()
     update_buttons()
 
 
-client.connection.on_dead = worker_lost
+client.connection.on_gone = report_worker_gone
 
 
 @on('click', '#restart')
@@ -32,10 +32,10 @@ async def on_restart(event):
         try:
             await client.restart(page.restarts)
         except Exception as e:  # noqa: BLE001
-            worker_lost('a fresh worker could not start (%s)' % e)
+            report_worker_gone('a fresh worker could not start (%s)' % e)
             return
-        page.worker_lost = ''
-        alert.clear('dead')
+        page.worker_gone = ''
+        alert.clear('gone')
         restore = keep.saved_is_current()  # the gone model's last autosave is stored
         page.model = None
         info = await client.init(page.base)
@@ -44,7 +44,7 @@ async def on_restart(event):
                 plural(page.model['step'], 'step')), 'info')
             return
         if 'error' in info or not await datasets.restage_locked():
-            worker_lost('a fresh worker could not load the dataset (%s)' % info.get('error', 'see above'))
+            report_worker_gone('a fresh worker could not load the dataset (%s)' % info.get('error', 'see above'))
             return
         if await models.reset_model_locked():
             alert.show('A fresh Python worker is ready, with the same dataset and settings.', 'info')

@@ -19,7 +19,7 @@ class Page:
         self.errors = {}  # setting -> message, for settings that are invalid now
         self.errors_model_only = False  # ...for the current model only (Steps below the steps it has trained)
         self.last_edited = ''  # the setting the user typed in last: its errors are shown there
-        self.worker_lost = ''  # why the worker is gone ('' while it answers)
+        self.worker_gone = ''  # why the worker is gone ('' while it answers)
         self.restarts = 0
         self.running = False  # the user wants training to continue
         self.loop_alive = False

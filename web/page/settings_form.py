@@ -67,7 +67,7 @@ def show_error(d):
 
 def show_description(d):
     """Parameter count and truncation note from describe(); the error when the settings are invalid."""
-    if d.get('dead'):  # the worker is gone: the settings are neither valid nor invalid
+    if d.get('gone'):  # the worker is gone: the settings are neither valid nor invalid
         return
     clear_errors()
     if 'error' in d:

@@ -10,7 +10,7 @@ ACTIONS = ('train', 'step', 'pause', 'reset', 'generate', 'download', 'verify', 
 
 
 def update_buttons():
-    ready, m = page.ready and not page.worker_lost, page.model
+    ready, m = page.ready and not page.worker_gone, page.model
     valid = not page.errors
     can_step = ready and m is not None and valid and not page.running and not m['done']
     el('train').disabled = not can_step
@@ -28,7 +28,7 @@ def update_buttons():
 
 def update_status():
     m = page.model
-    if page.worker_lost:
+    if page.worker_gone:
         set_text('status', 'The Python worker is gone: press Restart.')
         return
     if m is None:

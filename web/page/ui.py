@@ -57,20 +57,20 @@ def _set_busy(selector, now_busy):
 
 
 class Alert:
-    """The page's one alert line; `kind` says who put the message there, so only they clear it. A 'dead'
+    """The page's one alert line; `kind` says who put the message there, so only they clear it. A 'gone'
     message (the worker is gone) stays until the worker is back: nothing else is worth saying then."""
 
     def __init__(self):
         self.kind = ''
 
     def show(self, message, kind='error'):
-        if self.kind == 'dead' and kind != 'dead':
+        if self.kind == 'gone' and kind != 'gone':
             return
         set_text('alert', message)
         self.kind = kind
 
     def clear(self, kind=None):
-        if self.kind == 'dead' and kind != 'dead':
+        if self.kind == 'gone' and kind != 'gone':
             return
         if kind is None or self.kind == kind:
             set_text('alert', '')

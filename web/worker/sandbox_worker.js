@@ -6,7 +6,7 @@
 //
 // Messages: the start message {port, files: {name: ArrayBuffer}, lock: text, snapshot: ArrayBuffer or null,
 // python: {path: text}}; then on the port, from the page {id, row, args} and back {id, answer} or {id, error}
-// (a Python exception that left Python alive), {ready: how} once, {dead: why} when Python is gone (a fatal
+// (a Python exception that left Python alive), {ready: how} once, {gone: why} when Python is gone (a fatal
 // Pyodide error: a JavaScript stack overflow, os._exit, an abort): no call answers after it.
 /* global PYODIDE */
 
@@ -21,7 +21,7 @@ _ROWS = {f.__name__: f for f in worker_rows.ROWS}
 def call(name, *args):
     return _ROWS[name](*[a.to_bytes() if isinstance(a, JsProxy) else a for a in args])
 `;
-let port = null, call = null, pyodide = null, dead = "";
+let port = null, call = null, pyodide = null, gone = "";
 
 function serveFiles(files) {
   // Pyodide's loader reads its files through fetch: only the ones the page sent, by name
@@ -60,14 +60,14 @@ async function begin(event) {
     call = (row, args) => glue(row, ...args);
     port.postMessage({ ready: how });
   } catch (err) {
-    die(`the sandboxed worker could not start (${err && err.message ? err.message : err})`);
+    markGone(`the sandboxed worker could not start (${err && err.message ? err.message : err})`);
   }
 }
 
-function die(why) {
-  if (dead) return;
-  dead = why;
-  port.postMessage({ dead: why });
+function markGone(why) {
+  if (gone) return;
+  gone = why;
+  port.postMessage({ gone: why });
 }
 
 // Python is gone when it can no longer run anything (Pyodide calls its error fatal, or the runtime exited)
@@ -82,7 +82,7 @@ function pythonAlive() {
 
 function onCall(event) {
   const { id, row, args } = event.data || {};
-  if (dead) return;
+  if (gone) return;
   if (!call) {
     port.postMessage({ id, error: "the sandboxed worker is still starting" });
     return;
@@ -92,7 +92,7 @@ function onCall(event) {
     answer = call(row, args || []);
   } catch (err) {
     if (!pythonAlive()) {
-      die(`the Python worker running your code died (${describe(err)})`);
+      markGone(`the Python worker running your code died (${describe(err)})`);
       return;
     }
     port.postMessage({ id, error: describe(err) });
