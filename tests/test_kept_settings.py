@@ -75,7 +75,7 @@ def test_the_worker_row_applies_the_typed_settings_to_the_model_and_its_saved_st
     assert 'error' not in json.loads(worker_rows.reset(typed(SMALL), 'original'))
     json.loads(worker_rows.train(2, 60_000))
     info = json.loads(worker_rows.keep_settings(typed(SMALL.replace(temperature=0.9, num_steps=8))))
-    assert (info['gen'], info['step'], info['num_steps'], info['config']['temperature']) == (1, 2, 8, 0.9)
+    assert (info['generation'], info['step'], info['num_steps'], info['config']['temperature']) == (1, 2, 8, 0.9)
     saved = json.loads(worker_rows.export_state().split('\n', 1)[1])
     assert (saved['config']['temperature'], saved['config']['num_steps']) == (0.9, 8)
     refused = json.loads(worker_rows.keep_settings(typed(SMALL.replace(num_steps=1))))

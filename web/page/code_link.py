@@ -18,7 +18,7 @@ from ui import thousands
 
 class Offer:
     def __init__(self):
-        self.packed = None  # (model gen, code= value, why it cannot travel)
+        self.packed = None  # (model generation, code= value, why it cannot travel)
 
 
 offer = Offer()
@@ -29,14 +29,15 @@ async def current_part():
     code = code_panel.panel.model_code
     if not code:
         return None, ''
-    if offer.packed is None or offer.packed[0] != code_panel.panel.model_gen:
+    generation = code_panel.panel.model_generation
+    if offer.packed is None or offer.packed[0] != generation:
         packed = await window.shareLink.pack(window.codeEditor.blob(json.dumps(code)), MAX_PACKED['code'] - 2)
         if packed.text:
-            offer.packed = (code_panel.panel.model_gen, 'z:' + str(packed.text), '')
+            offer.packed = (generation, 'z:' + str(packed.text), '')
         else:
-            offer.packed = (code_panel.panel.model_gen, None, 'The edited code is too large to travel in a link: packed it '
-                        'takes %s characters, the limit is %s. Save model keeps it in a file.' % (
-                            thousands(packed.length + 2), thousands(MAX_PACKED['code'])))
+            offer.packed = (generation, None, 'The edited code is too large to travel in a link: packed it takes %s '
+                            'characters, the limit is %s. Save model keeps it in a file.' % (
+                                thousands(packed.length + 2), thousands(MAX_PACKED['code'])))
     return offer.packed[1], offer.packed[2]
 
 

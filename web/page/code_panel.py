@@ -22,7 +22,7 @@ from ui import alert, el, now, on, set_text
 
 STOPPED = 'you pressed Stop'
 MAX_LIMIT_S = 3600
-MODEL_KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'code')
+MODEL_KEYS = ('generation', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'code')
 
 
 class Code:
@@ -32,7 +32,7 @@ class Code:
         self.changed = []  # files the editor holds changed
         self.busy = False  # a model with the edited code is being built (its first step)
         self.model_code = {}  # {path: text}: the files the current model runs edited
-        self.model_gen = None  # ...for this model
+        self.model_generation = None  # ...for this model
         self.diff_pending = False
 
 
@@ -111,7 +111,7 @@ async def load_files_locked():
 
 def show_model_code(edited):
     """The files the current model runs edited ({path: text}; nothing to show when it runs the original)."""
-    panel.model_code, panel.model_gen = dict(edited), page.model['gen'] if page.model else None
+    panel.model_code, panel.model_generation = dict(edited), page.model['generation'] if page.model else None
     if edited:
         editor().setTexts(json.dumps(edited))
         start_editing()
@@ -137,7 +137,7 @@ async def after_import(r):
         if 'error' not in f:
             show_model_code(f['edited'])
     else:
-        panel.model_code, panel.model_gen = {}, page.model['gen']
+        panel.model_code, panel.model_generation = {}, page.model['generation']
     update_code_buttons()
 
 
@@ -214,7 +214,7 @@ async def on_code_train(event):
         models.new_model({k: r[k] for k in MODEL_KEYS})
         changed = json.loads(texts)
         panel.model_code = {path: changed[path] for path in r['code']}
-        panel.model_gen = r['gen']
+        panel.model_generation = r['generation']
         training.take_steps(r)
         if 'error' in d:
             await settings_form.describe()  # the error was about the old model

@@ -22,17 +22,17 @@ from status import update_buttons, update_status
 from ui import alert, el, now, on, plural
 
 AUTOSAVE_MS = 5000  # while training, the run is stored this often (and on Pause, and when the tab is hidden)
-MODEL_KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'vocab_size', 'source', 'validation',
-              'code')
+MODEL_KEYS = ('generation', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'vocab_size', 'source',
+              'validation', 'code')
 SUMMARY = ('n_layer', 'n_embd', 'n_head', 'block_size', 'num_steps', 'learning_rate', 'seed')
 
 
 class Keep:
     def __init__(self):
-        self.first_seen = {}  # model gen -> now() of its first step seen: its first autosave comes later
+        self.first_seen = {}  # model generation -> now() of its first step seen: its first autosave comes later
         self.last_save = 0.0
-        self.asked = None  # (gen, step) of the last autosave asked for
-        self.saved = None  # (gen, step) of the run in storage, for a restarted worker
+        self.asked = None  # (generation, step) of the last autosave asked for
+        self.saved = None  # (generation, step) of the run in storage, for a restarted worker
         self.refused = ''  # why the browser refused storage ('' while it stores)
         self.offer = None  # {run id: its meta} of the runs offered to resume, while the page offers them
 
@@ -58,12 +58,12 @@ def autosave(force=False):
         hide_offer()
     t = now()
     if not force:
-        first = keeping.first_seen.setdefault(m['gen'], t)
+        first = keeping.first_seen.setdefault(m['generation'], t)
         if t - max(first, keeping.last_save) < AUTOSAVE_MS:
             return
-    if keeping.asked == (m['gen'], m['step']) and force:
+    if keeping.asked == (m['generation'], m['step']) and force:
         return
-    keeping.last_save, keeping.asked = t, (m['gen'], m['step'])
+    keeping.last_save, keeping.asked = t, (m['generation'], m['step'])
     asyncio.create_task(store(client.ask_export_state()))  # asked now, in order with the training batches
 
 
@@ -80,7 +80,7 @@ async def store(asked):
             alert.show('Autosave is off: the browser refused to store the run (%s). Training carries on; '
                        'Save model keeps it in a file.' % why, 'keep')
         return
-    keeping.saved = (r['gen'], r['step'])
+    keeping.saved = (r['generation'], r['step'])
 
 
 training.after_steps.append(autosave)
@@ -107,7 +107,7 @@ async def import_locked(url, source, label, code_choice):
     models.new_model({k: r[k] for k in MODEL_KEYS})
     window.keepStore.plot(r['parts'], r['first_logged'])
     page.last_loss = r['last_loss']
-    keeping.first_seen[r['gen']] = now()
+    keeping.first_seen[r['generation']] = now()
     await settings_form.describe()
     await training.refresh_samples_locked()
     for hook in after_import:
@@ -154,7 +154,7 @@ async def restore_locked():
         js.URL.revokeObjectURL(url)
     if 'error' in r or 'code_consent' in r:
         return False
-    keeping.saved = (r['gen'], r['step'])
+    keeping.saved = (r['generation'], r['step'])
     return True
 
 
@@ -169,7 +169,7 @@ async def is_own_code(consent):
 
 
 def saved_is_current():
-    return keeping.saved is not None and page.model is not None and keeping.saved[0] == page.model['gen']
+    return keeping.saved is not None and page.model is not None and keeping.saved[0] == page.model['generation']
 
 
 # -- the offer to resume -------------------------------------------------------------------------------------
@@ -272,7 +272,7 @@ async def resume(rid):
         alert.show('The saved run was not resumed: %s. A new model is ready instead.' % r['error'])
         return
     await window.keepStore.adopt(rid)  # this tab's run from now on
-    keeping.saved = keeping.asked = (r['gen'], r['step'])
+    keeping.saved = keeping.asked = (r['generation'], r['step'])
     alert.show('Resumed the run at step %d: press Train to continue.' % r['step'], 'info')
 
 

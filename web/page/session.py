@@ -12,7 +12,7 @@ class Page:
         self.ready = False
         self.base = ''  # the page's folder URL, for the worker's fetches
         self.presets = []
-        self.model = None  # the worker's MODEL answer (gen, step, num_steps, done, engine, config)
+        self.model = None  # the worker's MODEL answer (generation, step, num_steps, done, engine, config)
         self.dataset_choice = ''  # the Dataset select's value for the current dataset
         self.dataset_blob = None  # (Blob, name) of the current dataset if uploaded or pasted; None for a preset
         self.uploads = 0  # files chosen so far: only the latest is loaded

@@ -2,7 +2,9 @@
 #
 # Training is pull-based: while training, the page asks the worker for ~100 ms of steps at a time, and Pause
 # simply stops asking. The next batch is asked for before the page shows the last, so the worker never waits
-# for the page; while a view is shown, batches are short and asked one at a time, so a view waits less. A model number (`gen`) in every answer lets the page ignore answers about a replaced model.
+# for the page; while a view is shown, batches are short and asked one at a time, so a view waits less. A model
+# number (`generation`, bumped by every new model) in every answer lets the page ignore answers about a replaced
+# model.
 import asyncio
 import json
 
@@ -37,7 +39,7 @@ def batch_budget():
 
 def take_steps(r):
     """Show the answer of a train() call (steps, losses) if it is about the current model."""
-    if page.model is None or r.get('gen') != page.model['gen']:
+    if page.model is None or r.get('generation') != page.model['generation']:
         return
     losses = r['losses']
     if losses:
@@ -62,7 +64,7 @@ async def refresh_samples_locked():
         else:
             alert.show(r['error'])
         return
-    if page.model is not None and r['gen'] == page.model['gen']:
+    if page.model is not None and r['generation'] == page.model['generation']:
         show_samples(r['samples'], r['temperature'], r['step'])  # the worker's step: a batch may be under way
     page.last_sample = now()
 

@@ -21,7 +21,7 @@ class View:
         self.busy = False
         self.again = False  # asked for while busy: ask once more when done
         self.last = -1e9  # when it was last asked
-        self.gen = None  # the model its answer is about
+        self.generation = None  # the model its answer is about
 
     async def refresh(self):
         """Ask and draw now (or right after the call under way)."""
@@ -40,7 +40,7 @@ class View:
                     r = await self.ask()
                 self.last = now()
                 self.shown = True
-                self.gen = page.model['gen'] if page.model is not None else None
+                self.generation = page.model['generation'] if page.model is not None else None
                 self.show(r, self.last - start)
                 if not self.again:
                     break
@@ -51,7 +51,8 @@ class View:
         """After steps shown: ask again if shown and due (or the model is a new one)."""
         if not self.shown or self.busy or page.model is None:
             return
-        if self.gen != page.model['gen'] or not page.running or page.model['done'] or now() - self.last > REFRESH_MS:
+        if (self.generation != page.model['generation'] or not page.running or page.model['done']
+                or now() - self.last > REFRESH_MS):
             asyncio.create_task(self.refresh())
 
 

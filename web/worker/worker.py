@@ -27,7 +27,7 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 |   settings_json)          | keep the model (steps, temperature)    |                                           |
 | set_engine(engine)         | engine name                            | MODEL (same model, other engine); a model |
 |                            |                                        | too large for it: the error, model kept   |
-| sample(count, temperature) | how many, the temperature typed        | gen, step, samples, temperature           |
+| sample(count, temperature) | how many, the temperature typed        | generation, step, samples, temperature    |
 | verify(steps)              | how many steps on both engines (a      | identical, same_losses, same_params,      |
 |                            | model of edited code: on it and on the | steps, from_step, num_params, compared    |
 |                            | original code)                         | (what ran: two names), limited: null, or  |
@@ -45,13 +45,13 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 |                            | name; for edited code in it: '' ask,   | A state with edited code and choice '':   |
 |                            | 'load' (run it), 'original' (the       | {code_consent: {changed, diff,            |
 |                            | shipped code, when the weights fit)    | original_fits}, source}: nothing built    |
-| next_token(prefix, temp)   | the text typed, the temperature typed  | gen, step, prefix, temperature, ms,       |
+| next_token(prefix, temp)   | the text typed, the temperature typed  | generation, step, prefix, temperature, ms,|
 |                            |                                        | probs [[character or 'end', p]]           |
-| attention(word)            | a word                                 | gen, step, word, tokens (each position's  |
-|                            |                                        | input: 'BOS', then characters), ms,       |
-|                            |                                        | maps[layer][head][t][s], truncated        |
-| step_through(prefix, pos,  | the text typed, a position (0: BOS),   | gen, step, prefix, ms, labels (each token:|
-|              temperature)  | the temperature typed                  | its character, 'end' for BOS), and        |
+| attention(word)            | a word                                 | generation, step, word, tokens (each      |
+|                            |                                        | position's input: 'BOS', then characters),|
+|                            |                                        | ms, maps[layer][head][t][s], truncated    |
+| step_through(prefix, pos,  | the text typed, a position (0: BOS),   | generation, step, prefix, ms, labels (each|
+|              temperature)  | the temperature typed                  | token: its character, 'end' for BOS), and |
 |                            |                                        | Trainer.step_through's keys: steps [{line,|
 |                            |                                        | changed}], first_line, logits, probs, ... |
 | code_files()               |                                        | files [{path, text}] as shipped (model.py |
@@ -63,10 +63,10 @@ Every answer is one JSON string: the keys below, or, when the call fails, the er
 |                            |                                        | code built and its first step succeeded   |
 
 DATASET = {source, documents, vocab_size, examples}
-HEAD = {gen, step, num_steps, engine, config, source}: export_state's and import_state's answers are two
+HEAD = {generation, step, num_steps, engine, config, source}: export_state's and import_state's answers are two
   parts, a one-line JSON header and a large text after the first newline, which page.js keeps out of the
   page's MicroPython (a Blob, or the chart's points); an error is one line, the error keys.
-MODEL = {gen (bumped by every new model), step, num_steps, done, engine, config,
+MODEL = {generation (the model's number: bumped by every new model), step, num_steps, done, engine, config,
          step_ms (a step's time: measured, or a bound before the first step; the page's deadlines use it),
          vocab_size, source (the dataset's name), validation (null, or {every, sample, held_out}: the split),
          code (the files the model runs edited, [] for the shipped code)}

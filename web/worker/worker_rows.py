@@ -28,7 +28,7 @@ class Session:
         self.source = ''  # its name
         self.staged = None  # (documents, name) parsed and waiting for the page to adopt them
         self.trainer = None
-        self.gen = 0  # bumped by every new model, so the page can ignore answers about an older one
+        self.generation = 0  # bumped by every new model, so the page can ignore answers about an older one
         self.log = []  # CSV rows, format_log_row's strings, for the current model
         self.preview_rng = None  # samples come from this, never from the trainer's own generator
         self.step_ms = 0.0  # the slowest batch's time per step, for the page's deadlines (0: not measured)
@@ -59,7 +59,7 @@ def _config(settings_json):
 
 def _model_info():
     t = session.trainer
-    return {'gen': session.gen, 'step': t.step_count, 'num_steps': t.config.num_steps, 'done': t.done,
+    return {'generation': session.generation, 'step': t.step_count, 'num_steps': t.config.num_steps, 'done': t.done,
             'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': session.step_ms or _step_ms_bound(t),
             'vocab_size': t.vocab_size, 'source': session.source,
             'validation': {'every': VALIDATION_EVERY, 'sample': min(VALIDATION_SAMPLE, len(t.held_out)),
@@ -155,7 +155,7 @@ def reset(settings_json, engine):
 
 
 def _install(trainer, log):
-    session.trainer, session.gen, session.log, session.step_ms = trainer, session.gen + 1, log, 0.0
+    session.trainer, session.generation, session.log, session.step_ms = trainer, session.generation + 1, log, 0.0
     session.log_complete = len(log) == trainer.step_count
     session.preview_rng = random.Random(trainer.config.seed + 1)
     session.validated = -1
@@ -236,7 +236,7 @@ def sample(count, temperature_text):
         samples = session.trainer.sample(int(count), temperature, rng=session.preview_rng)
     except mg.MicrogptError as e:
         return _error(e)
-    return _json({'gen': session.gen, 'step': session.trainer.step_count, 'samples': samples,
+    return _json({'generation': session.generation, 'step': session.trainer.step_count, 'samples': samples,
                   'temperature': temperature})
 
 
@@ -391,8 +391,8 @@ def next_token(prefix, temperature_text):
     except mg.MicrogptError as e:
         return _error(e)
     labels = list(t.tokenizer.uchars) + ['end']  # BOS, last, ends the word
-    return _json({'gen': session.gen, 'step': t.step_count, 'prefix': str(prefix), 'temperature': temperature,
-                  'probs': [[label, p] for label, p in zip(labels, probs)],
+    return _json({'generation': session.generation, 'step': t.step_count, 'prefix': str(prefix),
+                  'temperature': temperature, 'probs': [[label, p] for label, p in zip(labels, probs)],
                   'ms': (time.perf_counter() - start) * 1000})
 
 
@@ -406,7 +406,8 @@ def attention(word):
     except mg.MicrogptError as e:
         return _error(e)
     n = len(maps[0][0])
-    return _json({'gen': session.gen, 'step': t.step_count, 'word': word, 'tokens': ['BOS'] + list(word)[:n - 1],
+    return _json({'generation': session.generation, 'step': t.step_count, 'word': word,
+                  'tokens': ['BOS'] + list(word)[:n - 1],
                   'maps': [[[[round(w, 4) for w in row] for row in head] for head in layer] for layer in maps],
                   'truncated': len(word) + 1 > n, 'ms': (time.perf_counter() - start) * 1000})
 
@@ -419,7 +420,7 @@ def step_through(prefix, position, temperature_text):
         trace = t.step_through(str(prefix), int(position), temperature)
     except mg.MicrogptError as e:
         return _error(e)
-    return _json(dict(trace, gen=session.gen, step=t.step_count, prefix=str(prefix),
+    return _json(dict(trace, generation=session.generation, step=t.step_count, prefix=str(prefix),
                       labels=list(t.tokenizer.uchars) + ['end'], ms=(time.perf_counter() - start) * 1000))
 
 
