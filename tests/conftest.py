@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / 'tests'))
 import reference as R  # noqa: E402  (tests/reference.py)
 
 # fixtures that need a Chromium: a test using any of them is marked `browser`
-BROWSER_FIXTURES = {'browser', 'site_url', 'playwright_instance'}
+BROWSER_FIXTURES = {'browser', 'first_visit_browser', 'site_url', 'playwright_instance'}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -72,9 +72,20 @@ def playwright_instance():
 
 
 @pytest.fixture(scope='session')
-def browser(playwright_instance):
+def first_visit_browser(playwright_instance):
+    """The session's one Chromium: each new context a first visit, nothing kept (test_start.py tests that visit)."""
     from browser import launch
     b = launch(playwright_instance)  # fails, with how to get a browser, when none is found
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope='session')
+def browser(first_visit_browser, site_url):
+    """The same Chromium, each new context a repeat visit of site_url: the worker's Pyodide snapshot, made once,
+    already kept (browser.py's RepeatVisits), so a page starts in seconds, as it does for a returning user."""
+    from browser import RepeatVisits
+    b = RepeatVisits(first_visit_browser, site_url)
     yield b
     b.close()
 
