@@ -10,13 +10,12 @@ student pastes code), found by its accessible name: the file's path.
 import json
 import re
 import shutil
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
 
 import microgpt as mg
-from conftest import ROOT
+from conftest import ROOT, pyodide_cli
 from microgpt.edits import CodeError, EditedCode, original_sources
 from test_edits import BROKEN, DOCS, SQUARED_RELU, config, edit
 from test_log import CLI_FLAGS, STEPS, WORDS
@@ -90,41 +89,26 @@ def squared_relu():
     return sources[MODEL]
 
 
-# -- the Pyodide-in-Node.js oracle, started once for the module in the background ------------------------------
+# -- the Pyodide-in-Node.js oracle ---------------------------------------------------------------------------------
 @pytest.fixture(scope='module')
-def node_logs(dist_dir, tmp_path_factory):
-    """The 15-step words run of test_log.py under Pyodide in Node.js: 'original' with the package dist/ serves,
-    'squared relu' with a copy of it whose model.py has the edit. Both start now and run side by side."""
-    node = shutil.which('node')
-    assert node, 'Node.js is needed to run Pyodide outside the browser'
-    runs = {}
-    for name in ('original', 'squared relu'):
-        folder = tmp_path_factory.mktemp(name.replace(' ', '_'))
-        (folder / 'words.txt').write_text('\n'.join(WORDS) + '\n')
-        shutil.copytree(dist_dir / 'py' / 'microgpt', folder / 'pkg' / 'microgpt')
-        if name == 'squared relu':
-            (folder / 'pkg' / MODEL).write_text(squared_relu(), encoding='utf-8')
-        # the package copy first on the path: /work is this folder (pyodide_node.mjs)
-        (folder / 'run.py').write_text('import sys\nsys.path.insert(0, "/work/pkg")\nfrom microgpt.cli import main\n'
-                                       'sys.exit(main(sys.argv[1:]))\n')
-        proc = subprocess.Popen([node, str(ROOT / 'tests' / 'pyodide_node.mjs'), str(dist_dir), str(folder), 'run.py',
-                                 '--input', 'words.txt', '--log', 'log.csv', *CLI_FLAGS],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        runs[name] = (proc, folder)
-    logs = {}
+def node_logs(dist_dir, tmp_path_factory, pyodide_words_log):
+    """The 15-step words run of test_log.py under Pyodide in Node.js: 'original' with the package dist/ serves
+    (conftest's, the session's one run), 'squared relu' with a copy of it whose model.py has the edit (started now,
+    in the background)."""
+    folder = tmp_path_factory.mktemp('squared_relu')
+    (folder / 'words.txt').write_text('\n'.join(WORDS) + '\n')
+    package = folder / 'package'
+    shutil.copytree(dist_dir / 'py' / 'microgpt', package)
+    (package / MODEL.split('/', 1)[1]).write_text(squared_relu(), encoding='utf-8')
+    run = pyodide_cli(dist_dir, folder, '--input', 'words.txt', '--log', 'log.csv', *CLI_FLAGS, package=package)
 
     def get(name):
-        if name not in logs:
-            proc, folder = runs[name]
-            _, err = proc.communicate(timeout=600)
-            assert proc.returncode == 0, err.decode('utf-8', 'replace')
-            logs[name] = (folder / 'log.csv').read_text()
-        return logs[name]
+        if name == 'original':
+            return pyodide_words_log()
+        run.succeeded()
+        return (folder / 'log.csv').read_text()
     yield get
-    for proc, _ in runs.values():
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    run.stop()
 
 
 # -- the panel ----------------------------------------------------------------------------------------------------

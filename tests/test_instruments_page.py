@@ -176,8 +176,8 @@ def test_the_attention_region(ui, names):
     assert ui.errors == []
 
 
-def train_watching(ui, total, views_open):
-    """Train `total` steps on the efficient engine; with the views open, the step numbers they showed."""
+def prepare(ui, total, views_open):
+    """A fresh model of `total` steps on the efficient engine, with the views open or closed."""
     ui.page.get_by_label('Engine').select_option('efficient')
     ui.fresh(total)
     if views_open:
@@ -186,32 +186,36 @@ def train_watching(ui, total, views_open):
         region.get_by_role('textbox', name='Word').fill('maria')
         region.get_by_role('button', name='Show attention').click()
         expect(region.get_by_role('img')).to_have_count(4, timeout=STEP_TIMEOUT)
+
+
+def train_watching(ui, total):
+    """Train to the end, watching the views: the notes they showed while training (step numbers included)."""
     seen = set()
     ui.button('Train').click()
     deadline = time.monotonic() + 180
     while ui.step_numbers()[0] < total and time.monotonic() < deadline:
-        if views_open:
-            seen.add((ui.page.locator('#next-note').inner_text(), ui.page.locator('#attention-note').inner_text()))
+        seen.add((ui.page.locator('#next-note').inner_text(), ui.page.locator('#attention-note').inner_text()))
         time.sleep(0.1)
     ui.wait_status(total, total)
     return seen
 
 
 def test_training_with_the_views_open_logs_the_same_bytes(browser, site_url, tmp_path):
+    # the views refresh every 2 s while training: the run lasts long enough for several refreshes on a fast machine
     total = 1200
-    closed = Page(browser, site_url)
+    closed, opened = Page(browser, site_url), Page(browser, site_url)
     try:
-        train_watching(closed, total, views_open=False)
+        prepare(closed, total, views_open=False)
+        prepare(opened, total, views_open=True)
+        closed.button('Train').click()  # the two pages train side by side (a run's bytes do not depend on when)
+        seen = train_watching(opened, total)
+        closed.wait_status(total, total, timeout=180_000)
         closed_log = closed.download_log(tmp_path)
-    finally:
-        closed.close()
-    opened = Page(browser, site_url)
-    try:
-        seen = train_watching(opened, total, views_open=True)
         opened_log = opened.download_log(tmp_path)
         expect(opened.page.locator('#next-note')).to_contain_text(f'(step {total})', timeout=STEP_TIMEOUT)
         assert opened.errors == []
     finally:
+        closed.close()
         opened.close()
     # the views followed the model while it trained
     assert len({next_note for next_note, _ in seen}) >= 3 and len({note for _, note in seen}) >= 3, seen

@@ -17,8 +17,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ROOT
-from test_log import CLI_FLAGS, STEPS, WORDS, assert_close_logs, native_log, pyodide_log
+from conftest import ROOT, pyodide_cli, run_pyodide_cli
+from test_log import CLI_FLAGS, STEPS, WORDS, assert_close_logs, native_log
 from test_page import LOAD_TIMEOUT, STEP_TIMEOUT, Page, ui  # noqa: F401 - the fixture
 
 import build
@@ -116,14 +116,6 @@ def run_cli_native(cwd, *args):
     return out
 
 
-def run_cli_pyodide(dist_dir, cwd, *args):
-    (cwd / 'run.py').write_text('import sys\nfrom microgpt.cli import main\nsys.exit(main(sys.argv[1:]))\n')
-    out = subprocess.run([shutil.which('node'), str(ROOT / 'tests' / 'pyodide_node.mjs'), str(dist_dir), str(cwd),
-                          'run.py', *map(str, args)], capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
-    return out
-
-
 class Opener:
     """A context where Page expects a browser (its own init scripts, e.g. storage refused; `script`: the new
     page's own)."""
@@ -143,8 +135,8 @@ def chart_points(ui):
 
 
 # -- Save model and Load model ----------------------------------------------------------------------------
-def test_a_saved_model_continues_in_another_page_byte_for_byte(ui, browser, site_url, dist_dir, tmp_path):
-    expected = pyodide_log(dist_dir, tmp_path)  # the uninterrupted run, Pyodide under Node.js
+def test_a_saved_model_continues_in_another_page_byte_for_byte(ui, browser, site_url, pyodide_words_log, tmp_path):
+    expected = pyodide_words_log()  # the uninterrupted run, Pyodide under Node.js
     words_run(ui, tmp_path)
     ui.step(SAVED_AT)
     data = save_model(ui, tmp_path / 'page.json')
@@ -186,21 +178,22 @@ def test_a_temperature_set_after_training_is_saved_and_loaded_back(ui, tmp_path)
     assert ui.errors == []
 
 
-def test_the_page_and_the_cli_continue_each_others_files(ui, browser, site_url, dist_dir, tmp_path):
+def test_the_page_and_the_cli_continue_each_others_files(ui, dist_dir, pyodide_words_log, tmp_path):
     native_whole = native_log(tmp_path)
-    pyodide_whole = pyodide_log(dist_dir, tmp_path)
+    pyodide_saved = pyodide_cli(dist_dir, tmp_path, '--input', 'words.txt', *CLI_FLAGS, '--stop-at', SAVED_AT,
+                                '--save', 'pyodide.json')  # in the background, while the page trains
+    pyodide_whole = pyodide_words_log()
     words_run(ui, tmp_path)
     ui.step(SAVED_AT)
     save_model(ui, tmp_path / 'page.json')
     # the page's file, continued by the CLI: natively within 1e-9, under Pyodide byte for byte
     run_cli_native(tmp_path, '--load', 'page.json', '--samples', 0, '--log', 'native_cont.csv')
     assert_close_logs((tmp_path / 'native_cont.csv').read_text(), native_whole)
-    run_cli_pyodide(dist_dir, tmp_path, '--load', 'page.json', '--samples', 0, '--log', 'pyodide_cont.csv')
+    run_pyodide_cli(dist_dir, tmp_path, '--load', 'page.json', '--samples', 0, '--log', 'pyodide_cont.csv')
     assert (tmp_path / 'pyodide_cont.csv').read_text() == pyodide_whole
     # the CLI's files, continued by the page: a native one within 1e-9, a Pyodide one byte for byte
     run_cli_native(tmp_path, '--input', 'words.txt', *CLI_FLAGS, '--stop-at', SAVED_AT, '--save', 'native.json')
-    run_cli_pyodide(dist_dir, tmp_path, '--input', 'words.txt', *CLI_FLAGS, '--stop-at', SAVED_AT,
-                    '--save', 'pyodide.json')
+    pyodide_saved.succeeded()
     ui.answer_dialogs = True  # "discard the 5 steps trained so far?": yes
     for name, whole, exact in (('native.json', native_whole, False), ('pyodide.json', pyodide_whole, True)):
         load_model(ui, tmp_path / name)
@@ -302,8 +295,8 @@ def test_the_largest_model_loads_without_freezing_the_page(ui, tmp_path):
 def test_a_run_interrupted_by_a_reload_resumes_and_logs_the_same_bytes(ui, dist_dir, tmp_path):
     steps = 150
     shutil.copy(dist_dir / 'data' / 'names.txt', tmp_path / 'names.txt')
-    run_cli_pyodide(dist_dir, tmp_path, '--input', 'names.txt', '--steps', steps, '--samples', 0,
-                    '--log', 'whole.csv')
+    whole = pyodide_cli(dist_dir, tmp_path, '--input', 'names.txt', '--steps', steps, '--samples', 0,
+                        '--log', 'whole.csv')  # in the background, while the page trains
     ui.fresh(steps)
     ui.button('Train').click()
     stored = wait_stored(ui, lambda step: step > 0, timeout=120_000)  # autosaved while training
@@ -320,6 +313,7 @@ def test_a_run_interrupted_by_a_reload_resumes_and_logs_the_same_bytes(ui, dist_
     expect(ui.page.locator('#samples li')).to_have_count(8, timeout=STEP_TIMEOUT)  # after the status
     assert chart_points(ui) == at
     train_to_end(ui, steps)
+    whole.succeeded()
     assert ui.download_log(tmp_path) == (tmp_path / 'whole.csv').read_text()
     assert ui.errors == []
 

@@ -5,7 +5,6 @@ page serves); within 1e-9 relative of the native CLI (native CPython and Pyodide
 libraries, whose exp/log differ in the last bit).
 """
 import re
-import shutil
 import subprocess
 import sys
 
@@ -28,17 +27,6 @@ def native_log(tmp_path, engine='original'):
     return (tmp_path / 'native.csv').read_text()
 
 
-def pyodide_log(dist_dir, tmp_path, engine='original'):
-    (tmp_path / 'words.txt').write_text('\n'.join(WORDS) + '\n')
-    (tmp_path / 'run.py').write_text('import sys\nfrom microgpt.cli import main\nsys.exit(main(sys.argv[1:]))\n')
-    node = shutil.which('node')
-    assert node, 'Node.js is needed to run Pyodide outside the browser'
-    subprocess.run([node, str(ROOT / 'tests' / 'pyodide_node.mjs'), str(dist_dir), str(tmp_path), 'run.py',
-                    '--input', 'words.txt', '--log', 'pyodide.csv', '--engine', engine, *CLI_FLAGS],
-                   check=True, capture_output=True, timeout=300)
-    return (tmp_path / 'pyodide.csv').read_text()
-
-
 def assert_close_logs(a, b, rel=1e-9):
     rows_a, rows_b = a.splitlines(), b.splitlines()
     assert rows_a[0] == rows_b[0] == 'step,loss,learning_rate'
@@ -50,28 +38,20 @@ def assert_close_logs(a, b, rel=1e-9):
         assert float(la) == pytest.approx(float(lb), rel=rel)
 
 
-@pytest.fixture(scope='module')
-def pyodide_run(dist_dir, tmp_path_factory):
-    """The Pyodide-in-Node.js run, once for this module's tests: (its folder, with words.txt; its log)."""
-    folder = tmp_path_factory.mktemp('pyodide')
-    return folder, pyodide_log(dist_dir, folder)
-
-
-@pytest.mark.browser  # Node.js runs Pyodide
-def test_pyodide_log_is_close_to_native(pyodide_run, tmp_path):
+def test_pyodide_log_is_close_to_native(pyodide_words_log, tmp_path):
     native = native_log(tmp_path)
-    pyo = pyodide_run[1]
+    pyo = pyodide_words_log()
     assert_close_logs(native, pyo)
     assert re.fullmatch(r'1,\d\.\d+,0\.01', pyo.splitlines()[1])
 
 
-def test_page_download_equals_pyodide_log(pyodide_run, site_url, browser, tmp_path):
-    folder, expected = pyodide_run
+def test_page_download_equals_pyodide_log(pyodide_words_log, site_url, browser, tmp_path):
+    (tmp_path / 'words.txt').write_text('\n'.join(WORDS) + '\n')
     page = browser.new_page()
     page.goto(site_url)
     page.get_by_label('Seed').fill('7')
     page.get_by_label('Steps', exact=True).fill(str(STEPS))
-    page.get_by_label('Upload word list').set_input_files(str(folder / 'words.txt'))
+    page.get_by_label('Upload word list').set_input_files(str(tmp_path / 'words.txt'))
     train = page.get_by_role('button', name='Train', exact=True)
     page.wait_for_function('b => !b.disabled', arg=train.element_handle(), timeout=120_000)
     train.click()
@@ -81,5 +61,5 @@ def test_page_download_equals_pyodide_log(pyodide_run, site_url, browser, tmp_pa
         page.get_by_role('button', name='Download log').click()
     downloaded = (tmp_path / 'page.csv')
     info.value.save_as(downloaded)
-    assert downloaded.read_text() == expected
+    assert downloaded.read_text() == pyodide_words_log()
     page.close()

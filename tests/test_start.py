@@ -66,8 +66,8 @@ SNAPSHOT_BYTES = 10_000_000  # a snapshot is Pyodide's whole memory, about 31 MB
 
 
 @pytest.fixture
-def bare(browser, site_url):
-    context = browser.new_context()
+def bare(first_visit_browser, site_url):
+    context = first_visit_browser.new_context()
     context.route('**/__test/start.html', lambda r: r.fulfill(body=START_PAGE, content_type='text/html'))
     context.route('**/__test/start_worker.mjs',
                   lambda r: r.fulfill(body=START_WORKER, content_type='text/javascript'))
@@ -138,8 +138,8 @@ def worker_start(page):
     return None
 
 
-def test_the_page_makes_the_snapshot_on_the_first_visit_and_starts_from_it_on_the_next(browser, site_url):
-    ui = Page(browser, site_url)
+def test_the_page_makes_the_snapshot_on_the_first_visit_and_starts_from_it_on_the_next(first_visit_browser, site_url):
+    ui = Page(first_visit_browser, site_url)
     try:
         assert worker_start(ui.page) == 'snapshot made'
         wait_stored(ui.page)
@@ -149,6 +149,16 @@ def test_the_page_makes_the_snapshot_on_the_first_visit_and_starts_from_it_on_th
         ui.fresh(3)
         ui.button('Train').click()
         ui.wait_status(3, 3)
+        assert ui.errors == []
+    finally:
+        ui.close()
+
+
+def test_the_other_tests_pages_start_as_a_repeat_visit_does(browser, site_url):
+    # conftest.py's `browser` keeps the snapshot the site made in each new context (browser.py's RepeatVisits)
+    ui = Page(browser, site_url)
+    try:
+        assert worker_start(ui.page) == 'snapshot'
         assert ui.errors == []
     finally:
         ui.close()
