@@ -21,7 +21,6 @@ from ui import alert, el, now, on, plural, set_text
 
 STOPPED = 'you pressed Stop'
 MAX_LIMIT_S = 3600
-MODEL_KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'code')
 
 
 class Code:
@@ -211,7 +210,7 @@ async def on_code_train(event):
             elif not r.get('dead'):
                 alert.show(r['error'])
             return
-        models.new_model({k: r[k] for k in MODEL_KEYS})
+        models.new_model(r)
         changed = json.loads(texts)
         C.model_code = {path: changed[path] for path in r['code']}
         C.model_gen = r['gen']

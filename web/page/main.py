@@ -5,6 +5,7 @@
 #   status.py         buttons, status line, figures, samples
 #   settings_form.py  the settings form build.py writes from microgpt/config.py
 #   models.py         a new model, settings applied to the current one, the engine switch
+#   model_answer.py   a MODEL answer as the page keeps it (S.model): every place that takes one
 #   training.py       the training loop and its buttons, Verify
 #   datasets.py       presets, uploads, pasted text
 #   restart.py        a worker that is gone: the message and Restart

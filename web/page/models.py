@@ -4,6 +4,7 @@ from pyscript import window
 
 import client
 import confine
+import model_answer
 import overlay
 import settings_form
 from session import S, lock, wait_ready
@@ -14,7 +15,9 @@ from ui import alert, el, now, on, plural, set_text
 after_new_model = []  # called after the page shows a new model (views.py: the views follow it)
 
 
-def new_model(info):
+def new_model(answer):
+    """Show a new model: a MODEL answer (of reset, code_train, import_state...)."""
+    info = model_answer.model_of(answer)
     options = overlay.chart_options(info)  # before S.model changes: the previous run's settings
     S.model = info
     S.elapsed = 0.0
@@ -72,7 +75,7 @@ async def apply_settings_locked():
         if 'error' in info:
             settings_form.show_error(info)
             return False
-        S.model = info
+        S.model = model_answer.model_of(info)
         S.marks = []
         window.lossChart.setTotal(info['num_steps'])
         update_status()
@@ -115,7 +118,7 @@ async def on_engine(event):
             el('engine').value = S.model['engine']
             alert.show(info['error'])
             return
-        S.model.update(info)
+        S.model = model_answer.model_of(info)
         S.marks = [(now(), S.model['step'])] if S.running else []
         alert.clear()
         update_status()
