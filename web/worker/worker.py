@@ -78,23 +78,26 @@ import js
 from pyodide.http import pyfetch
 from pyscript import sync
 
+import microgpt as mg
 import worker_rows as rows
-from worker_rows import _json
+import worker_session
+from microgpt import state as saved_state
+from worker_session import error_answer, to_json
 
-rows.CODE_RUNS_HERE = False  # the page's origin: edited code runs in the sandboxed worker only
+worker_session.CODE_RUNS_HERE = False  # the page's origin: edited code runs in the sandboxed worker only
 
 
 async def init(base_url):
     """The dataset presets build.py listed."""
     presets = await (await pyfetch(base_url + 'data/presets.json')).json()
-    return _json({'presets': presets})
+    return to_json({'presets': presets})
 
 
 async def stage_url(url, source):
     """Fetch a dataset (a preset, or an uploaded file as a blob: URL) and parse it; adopt it with adopt()."""
     response = await pyfetch(url)
     if not response.ok:
-        return _json({'error': f'{source} could not be loaded (HTTP {response.status})'})
+        return to_json({'error': f'{source} could not be loaded (HTTP {response.status})'})
     return rows.stage_bytes(await response.bytes(), source)
 
 
@@ -103,11 +106,11 @@ async def import_state(url, source, code_choice):
     checked before it is read."""
     response = await pyfetch(url)
     if not response.ok:
-        return _json({'error': f'{source} could not be read (HTTP {response.status})'})
+        return to_json({'error': f'{source} could not be read (HTTP {response.status})'})
     try:
-        rows.saved_state.check_size(int(response.headers.get('content-length') or 0), source)
-    except rows.mg.MicrogptError as e:
-        return rows._error(e)
+        saved_state.check_size(int(response.headers.get('content-length') or 0), source)
+    except mg.MicrogptError as e:
+        return error_answer(e)
     return rows.import_bytes(await response.bytes(), source, code_choice)
 
 
