@@ -189,7 +189,7 @@
     async stage_url(url, source) { return sandbox.call("stage_bytes", [await bytesOf(url), source]); },
     async import_state(url, source, ...more) { return sandbox.call("import_bytes", [await bytesOf(url), source, ...more]); },
   };
-  // every other row (web/worker/worker_rows.py's ROWS, the table in web/worker/worker.py) goes to the sandbox as it is called
+  // every other row (web/worker/worker_rows.py's ROWS, the table in web/worker/protocol.py) goes to the sandbox as it is called
   // (not `then` or a symbol: the object must not look like a promise or convert itself)
   sandbox.rows = new Proxy(rows, { get: (own, row) => own[row] || (typeof row !== "string" || row === "then"
     ? undefined : (...args) => sandbox.call(row, args)) });

@@ -1,7 +1,7 @@
 # The page's main thread (MicroPython): start-up and wiring. Each concern is its own module:
 #   ui.py             DOM helpers, the alert line, number formats
 #   session.py        what the page knows between events, and the lock
-#   client.py         the page's half of the worker protocol (the table is in worker.py)
+#   client.py         the page's half of the worker protocol (the table: web/worker/protocol.py)
 #   status.py         buttons, status line, figures, samples
 #   settings_form.py  the settings form build.py writes from microgpt/config.py
 #   models.py         a new model, settings applied to the current one, the engine switch

@@ -1,7 +1,7 @@
 # A MODEL answer of the worker (web/worker/protocol.py's MODEL: reset, set_num_steps, set_engine, train, code_train,
 # import_state) as the page keeps it in S.model: its MODEL keys, whatever else the answer has (losses, dataset...).
 # Every place that takes a MODEL answer goes through model_of (tests/test_protocol.py holds KEYS to the table).
-KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'vocab_size', 'source', 'validation', 'code')
+KEYS = ('gen', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'vocab_size', 'source', 'split', 'code')
 
 
 def model_of(answer):

@@ -5,7 +5,7 @@ import time
 import microgpt as mg
 from microgpt import edits
 import worker_session
-from worker_session import NOT_HERE, S, code_of, error_answer, finite, install, model_info, parse_config, to_json
+from worker_session import NOT_HERE, S, code_of, error_answer, failure, finite, install, model_info, parse_config, to_json
 
 
 def code_files():
@@ -27,7 +27,7 @@ def code_train(settings_json, sources_json):
     """A new model on the current dataset that runs the edited code, and its first step. Until both succeed
     nothing changes: a file that does not compile, or a first step that fails, is an error with code."""
     if not worker_session.CODE_RUNS_HERE:
-        return to_json({'error': NOT_HERE})
+        return failure(NOT_HERE)
     start = time.perf_counter()
     try:
         config = parse_config(settings_json)
@@ -38,4 +38,4 @@ def code_train(settings_json, sources_json):
         return error_answer(e)
     install(trainer, [mg.format_log_row(first)])
     S.step_ms = (time.perf_counter() - start) * 1000
-    return to_json(dict(model_info(), losses=[first.loss], validation=validation))
+    return to_json(dict(model_info(), losses=[first.loss], validation_losses=validation))

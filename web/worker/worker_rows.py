@@ -104,7 +104,8 @@ def train(max_steps, budget_ms):
             validation += _validate()
         except mg.TrainingError as e:
             error = e
-    info = dict(model_info(), losses=[result.loss for result in results], validation=validation)
+    info = dict(model_info(), losses=[result.loss for result in results],
+                validation_losses=validation)
     return to_json(info) if error is None else error_answer(error, **info)
 
 

@@ -4,14 +4,14 @@ import json
 import microgpt as mg
 from microgpt import state as saved_state
 import worker_session
-from worker_session import NOT_HERE, S, dataset_info, error_answer, install, model_info, to_json
+from worker_session import NOT_HERE, S, dataset_info, error_answer, failure, install, model_info, to_json
 
 
 def export_state():
     """HEAD, a newline, then the run in microgpt/state.py's format with its log (when the whole log is known)."""
     t = S.trainer
     if t is None:
-        return to_json({'error': 'there is no model to save'})
+        return failure('there is no model to save')
     head = dict(model_info(), source=S.source)
     try:  # a model whose numbers are not all finite floats is not written (an autosave keeps the last good one)
         text = saved_state.dumps(t, log=S.log if S.log_complete else None)
@@ -28,14 +28,14 @@ def import_bytes(raw, source, code_choice):
     naming the problem, and nothing changes. Edited code in it is built only when the page says so (code_choice
     'load'), after the person saw it, and only in the sandboxed worker: with '' the answer is its changes."""
     if str(code_choice) == 'load' and not worker_session.CODE_RUNS_HERE:
-        return to_json({'error': NOT_HERE})
+        return failure(NOT_HERE)
     try:
         saved_state.check_size(len(raw), source)
         text = bytes(raw).decode('utf-8')
     except mg.MicrogptError as e:
         return error_answer(e)
     except UnicodeDecodeError:
-        return to_json({'error': f'{source}: not a JSON state (not UTF-8 text)'})
+        return failure(f'{source}: not a JSON state (not UTF-8 text)')
     try:
         trainer = saved_state.loads(text, source=source, code_choice=CODE_CHOICES[str(code_choice)])
     except mg.CodeConsentNeeded as e:
@@ -44,7 +44,7 @@ def import_bytes(raw, source, code_choice):
     except mg.MicrogptError as e:
         return error_answer(e)
     except RecursionError:  # check_nesting refuses what could get here
-        return to_json({'error': f'{source}: not a JSON state (nested too deeply)'})
+        return failure(f'{source}: not a JSON state (nested too deeply)')
     S.docs, S.source, S.staged = trainer.docs, source, None
     install(trainer, list(trainer.log or []))
     losses = [float(row.split(',')[1]) for row in S.log]

@@ -39,11 +39,18 @@ def to_json(obj):
 
 
 def error_answer(exc, **more):
-    """The engine's message (str of a MicrogptError); for a ConfigError also the setting(s) and the rule."""
+    """protocol.py's ERROR keys: the engine's message (str of a MicrogptError); for a ConfigError also the
+    setting(s) and the rule; for a CodeError where the edited code failed."""
     code = ({'file': exc.file, 'line': exc.line, 'message': exc.message, 'step': exc.step}
             if isinstance(exc, edits.CodeError) else None)
     return to_json({'error': str(exc), 'field': getattr(exc, 'field', None), 'fields': list(getattr(exc, 'fields', ())),
-                  'rule': getattr(exc, 'rule', None), 'code_error': code, **more})
+                    'rule': getattr(exc, 'rule', None), 'model_only': False, 'code_error': code, **more})
+
+
+def failure(message):
+    """A failure that concerns no setting (a file that cannot be read, a row this worker does not run), with the
+    same ERROR keys as every other."""
+    return error_answer(mg.MicrogptError(message))
 
 
 def parse_config(settings_json):
@@ -56,8 +63,8 @@ def model_info():
     t = S.trainer
     return {'gen': S.gen, 'step': t.step_count, 'num_steps': t.config.num_steps, 'done': t.done,
             'engine': t.engine_name, 'config': t.config.to_dict(), 'step_ms': S.step_ms or _step_ms_bound(t),
-            'vocab_size': t.vocab_size, 'source': S.source, 'validation': {'every': VALIDATION_EVERY, 'sample': min(
-                VALIDATION_SAMPLE, len(t.held_out)), 'held_out': len(t.held_out)} if t.held_out else None,
+            'vocab_size': t.vocab_size, 'source': S.source, 'split': {'every': VALIDATION_EVERY, 'sample': min(
+                VALIDATION_SAMPLE, len(t.held_out))} if t.held_out else None,
             'code': code_of(t).changed if code_of(t) else []}
 
 

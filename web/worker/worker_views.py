@@ -31,7 +31,7 @@ def attention(word):
     except mg.MicrogptError as e:
         return error_answer(e)
     n = len(maps[0][0])
-    return to_json({'gen': S.gen, 'step': t.step_count, 'word': word, 'tokens': ['BOS'] + list(word)[:n - 1],
+    return to_json({'gen': S.gen, 'step': t.step_count, 'tokens': ['BOS'] + list(word)[:n - 1],
                   'maps': [[[[round(w, 4) for w in row] for row in head] for head in layer] for layer in maps],
                   'truncated': len(word) + 1 > n, 'ms': (time.perf_counter() - start) * 1000})
 
@@ -44,5 +44,6 @@ def step_through(prefix, position, temperature_text):
         trace = t.step_through(str(prefix), int(position), temperature)
     except mg.MicrogptError as e:
         return error_answer(e)
+    del trace['first_line']  # the page marks the lines the steps name
     return to_json(dict(trace, gen=S.gen, step=t.step_count, prefix=str(prefix),
-                      labels=list(t.tokenizer.uchars) + ['end'], ms=(time.perf_counter() - start) * 1000))
+                        labels=list(t.tokenizer.uchars) + ['end'], ms=(time.perf_counter() - start) * 1000))
