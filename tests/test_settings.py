@@ -145,7 +145,7 @@ def test_the_worker_is_given_every_package_file(dist_dir):
     package = sorted(p.name for p in (dist_dir.parent / 'microgpt').glob('*.py'))
     rows = sorted(p.name for p in (dist_dir.parent / 'web' / 'worker').glob('*.py') if p.name != 'worker.py')
     assert 'worker_rows.py' in rows and 'worker_session.py' in rows
-    assert sorted(config['files']) == [f'./py/microgpt/{name}' for name in package] + [f'./{name}' for name in rows]
+    assert sorted(config['files']) == sorted([f'./py/microgpt/{name}' for name in package] + [f'./{name}' for name in rows])
     # the sandboxed worker is sent the same rows' files (web/js/sandbox.js reads this list)
     assert json.loads((dist_dir / 'py' / 'worker_rows.json').read_text()) == rows
     for url, path in config['files'].items():
