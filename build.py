@@ -140,12 +140,12 @@ def copy_web(dist, package_files):
             write_text(dist / rel, src.read_text(encoding='utf-8').replace('{{sandbox_frame_hash}}', sandbox_frame_hash()))
             continue
         copy_file(src, dist / rel)
-        if rel.endswith('.py') and rel not in (MAIN_SCRIPT, WORKER_SCRIPT, WORKER_ROWS):
+        if rel.endswith('.py') and src.parent == WEB / 'page' and rel != MAIN_SCRIPT:
             modules.append(rel)
     html = web_file('index.html').read_text(encoding='utf-8')
     worker_config = {'interpreter': './start_pyodide.mjs', 'sync_main_only': True,
                      'files': {**{f'./py/{rel}': f'./{rel}' for rel in package_files},
-                               f'./{WORKER_ROWS}': f'./{WORKER_ROWS}'}}
+                               **{f'./{name}': f'./{name}' for name in worker_rows_files()}}}
     main_config = {'interpreter': './micropython/micropython.mjs', 'files': {f'./{m}': f'./{m}' for m in modules}}
     constants = page_constants()
     for marker, text in (('<!-- settings form -->', settings_form()),
@@ -163,9 +163,17 @@ def copy_web(dist, package_files):
             raise SystemExit(f'build.py: web/index.html lacks {marker}')
         html = html.replace(marker, text)
     write_text(dist / 'index.html', html)
+    write_text(dist / WORKER_ROWS_LIST, json.dumps(worker_rows_files(), indent=1) + '\n')
 
 
-MAIN_SCRIPT, WORKER_SCRIPT, WORKER_ROWS = 'main.py', 'worker.py', 'worker_rows.py'
+MAIN_SCRIPT, WORKER_SCRIPT = 'main.py', 'worker.py'
+WORKER_ROWS_LIST = 'py/worker_rows.json'  # the rows' files, for web/js/sandbox.js
+
+
+def worker_rows_files():
+    """The worker's Python files but worker.py: the protocol's rows, which both workers run (the PyScript worker
+    through its `files` config, the sandboxed one through WORKER_ROWS_LIST)."""
+    return sorted(p.name for p in (WEB / 'worker').glob('*.py') if p.name != WORKER_SCRIPT)
 SANDBOX_FRAME = 'sandbox_frame.html'  # the sandboxed iframe's document (web/js/sandbox.js makes it its srcdoc)
 
 

@@ -143,9 +143,13 @@ def test_the_worker_is_given_every_package_file(dist_dir):
     match = re.search(r'<script type="py" worker name="trainer" src="./worker.py" config="([^"]*)"', text)
     config = json.loads(html.unescape(match.group(1)))
     package = sorted(p.name for p in (dist_dir.parent / 'microgpt').glob('*.py'))
-    assert sorted(config['files']) == [f'./py/microgpt/{name}' for name in package] + ['./worker_rows.py']
+    rows = sorted(p.name for p in (dist_dir.parent / 'web' / 'worker').glob('*.py') if p.name != 'worker.py')
+    assert 'worker_rows.py' in rows and 'worker_session.py' in rows
+    assert sorted(config['files']) == sorted([f'./py/microgpt/{name}' for name in package] + [f'./{name}' for name in rows])
+    # the sandboxed worker is sent the same rows' files (web/js/sandbox.js reads this list)
+    assert json.loads((dist_dir / 'py' / 'worker_rows.json').read_text()) == rows
     for url, path in config['files'].items():
-        if url == './worker_rows.py':  # the worker's rows, beside worker.py (the sandboxed worker runs them too)
+        if url.removeprefix('./') in rows:  # the worker's rows, beside worker.py (the sandboxed worker runs them too)
             assert path == url and (dist_dir / url).read_bytes() == (dist_dir.parent / 'web' / 'worker' / url).read_bytes()
             continue
         assert path == './' + url.removeprefix('./py/')

@@ -4,7 +4,8 @@
 // (sandbox_frame.html, as srcdoc) adds connect-src 'none' to the page's policy, so nothing can be fetched or
 // connected to. This page sends it, through messages, everything it runs: Pyodide's files (read through this
 // page's fetch, so the service worker serves them offline), the memory snapshot start_pyodide.mjs keeps, and the
-// Python: microgpt's files and worker_rows.py, the very rows the PyScript worker runs (web/worker/sandbox_worker.js).
+// Python: microgpt's files and the rows' files (worker_rows.py and its modules, listed in py/worker_rows.json), the
+// very rows the PyScript worker runs (web/worker/sandbox_worker.js).
 //
 // window.sandboxWorker.rows has the PyScript worker's shape for web/page/client.py: rows.<row>(...args) is a promise
 // of the answer's text. The two rows that take a blob: URL there (stage_url, import_state) read it here and send
@@ -62,7 +63,8 @@
     const list = JSON.parse(await fetchOk("./py/files.json", "text"));
     const python = {};
     await Promise.all(list.map(async (rel) => { python[rel] = await fetchOk("./py/" + rel, "text"); }));
-    python["worker_rows.py"] = await fetchOk("./worker_rows.py", "text");
+    const rows = JSON.parse(await fetchOk("./py/worker_rows.json", "text"));  // worker_rows.py and the modules it imports
+    await Promise.all(rows.map(async (name) => { python[name] = await fetchOk("./" + name, "text"); }));
     return python;
   }
 
@@ -187,7 +189,7 @@
     async stage_url(url, source) { return sandbox.call("stage_bytes", [await bytesOf(url), source]); },
     async import_state(url, source, ...more) { return sandbox.call("import_bytes", [await bytesOf(url), source, ...more]); },
   };
-  // every other row (web/worker/worker_rows.py's ROWS, the table in web/worker/worker.py) goes to the sandbox as it is called
+  // every other row (web/worker/worker_rows.py's ROWS, the table in web/worker/protocol.py) goes to the sandbox as it is called
   // (not `then` or a symbol: the object must not look like a promise or convert itself)
   sandbox.rows = new Proxy(rows, { get: (own, row) => own[row] || (typeof row !== "string" || row === "then"
     ? undefined : (...args) => sandbox.call(row, args)) });

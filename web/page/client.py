@@ -1,4 +1,4 @@
-# The page's half of the worker protocol (MicroPython). worker.py's docstring has the table: one function here
+# The page's half of the worker protocol (MicroPython). web/worker/protocol.py has the table: one function here
 # per row, and every call goes through call(), which never raises: a failure is an answer {'error': ...}.
 #
 # Every call has a deadline scaled to the work it asks for (BASE_MS plus the model's step time, as the worker
@@ -59,7 +59,7 @@ async def check_alive(name):
     lost), a crash does not; a call that answers at once (check_link of nothing) tells them apart, its deadline
     saying the worker is gone."""
     if connection.name == name and not connection.gone:
-        await call('check_link', '[]')
+        await check_link([])
 
 
 async def restart(number):

@@ -22,7 +22,6 @@ from ui import alert, el, now, on, set_text
 
 STOPPED = 'you pressed Stop'
 MAX_LIMIT_S = 3600
-MODEL_KEYS = ('generation', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'code')
 
 
 class Code:
@@ -211,7 +210,7 @@ async def on_code_train(event):
             elif not r.get('gone'):
                 alert.show(r['error'])
             return
-        models.new_model({k: r[k] for k in MODEL_KEYS})
+        models.new_model(r)
         changed = json.loads(texts)
         panel.model_code = {path: changed[path] for path in r['code']}
         panel.model_generation = r['generation']

@@ -22,8 +22,6 @@ from status import update_buttons, update_status
 from ui import alert, el, now, on, plural
 
 AUTOSAVE_MS = 5000  # while training, the run is stored this often (and on Pause, and when the tab is hidden)
-MODEL_KEYS = ('generation', 'step', 'num_steps', 'done', 'engine', 'config', 'step_ms', 'vocab_size', 'source',
-              'validation', 'code')
 SUMMARY = ('n_layer', 'n_embd', 'n_head', 'block_size', 'num_steps', 'learning_rate', 'seed')
 
 
@@ -104,7 +102,7 @@ async def import_locked(url, source, label, code_choice):
     datasets.set_custom_option(label)
     page.dataset_choice, page.dataset_blob = 'custom', None
     el('dataset').value = 'custom'
-    models.new_model({k: r[k] for k in MODEL_KEYS})
+    models.new_model(r)
     window.keepStore.plot(r['parts'], r['first_logged'])
     page.last_loss = r['last_loss']
     keeping.first_seen[r['generation']] = now()

@@ -1,10 +1,11 @@
 # The page's main thread (MicroPython): start-up and wiring. Each concern is its own module:
 #   ui.py             DOM helpers, the alert line, number formats
 #   session.py        what the page knows between events, and the lock
-#   client.py         the page's half of the worker protocol (the table is in worker.py)
+#   client.py         the page's half of the worker protocol (the table: web/worker/protocol.py)
 #   status.py         buttons, status line, figures, samples
 #   settings_form.py  the settings form build.py writes from microgpt/config.py
 #   models.py         a new model, settings applied to the current one, the engine switch
+#   model_answer.py   a MODEL answer as the page keeps it (page.model): every place that takes one
 #   training.py       the training loop and its buttons, Verify
 #   datasets.py       presets, uploads, pasted text
 #   restart.py        a worker that is gone: the message and Restart

@@ -4,6 +4,7 @@ from pyscript import window
 
 import client
 import confine
+import model_answer
 import overlay
 import settings_form
 from session import lock, may_discard, page, wait_ready
@@ -14,7 +15,9 @@ from ui import alert, el, now, on, set_text
 after_new_model = []  # called after the page shows a new model (views.py: the views follow it)
 
 
-def new_model(info):
+def new_model(answer):
+    """Show a new model: a MODEL answer (of reset, code_train, import_state...)."""
+    info = model_answer.model_of(answer)
     options = overlay.chart_options(info)  # before page.model changes: the previous run's settings
     page.model = info
     page.elapsed = 0.0
@@ -70,7 +73,7 @@ async def apply_settings_locked():
         if 'error' in info:
             settings_form.show_error(info)
             return False
-        page.model = info
+        page.model = model_answer.model_of(info)
         if info['num_steps'] != current['num_steps']:
             page.marks = []
             window.lossChart.setTotal(info['num_steps'])
@@ -113,7 +116,7 @@ async def on_engine(event):
             el('engine').value = page.model['engine']
             alert.show(info['error'])
             return
-        page.model.update(info)
+        page.model = model_answer.model_of(info)
         page.marks = [(now(), page.model['step'])] if page.running else []
         alert.clear()
         update_status()

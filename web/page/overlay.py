@@ -44,10 +44,10 @@ def chart_options(info):
         runs.previous = facts(page.model)  # as it is now (Steps and the engine may have changed since it began)
     label = 'previous run: ' + differences(runs.previous, facts(info)) if runs.previous is not None else ''
     el('clear-overlay').hidden = runs.previous is None
-    validation = info.get('validation')
+    split = info.get('split')
     note = ''
-    if validation:
-        note = 'validation loss (%d held-out documents, every %d steps)' % (validation['sample'], validation['every'])
+    if split:
+        note = 'validation loss (%d held-out documents, every %d steps)' % (split['sample'], split['every'])
     return json.dumps({'keep': keep, 'label': label, 'vocab': info.get('vocab_size') or 0, 'validation': note})
 
 

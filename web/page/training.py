@@ -45,8 +45,8 @@ def take_steps(r):
     if losses:
         window.lossChart.append(r['step'] - len(losses) + 1, json.dumps(losses))
         page.last_loss = losses[-1]
-    if r.get('validation'):
-        window.lossChart.addValidation(json.dumps(r['validation']))
+    if r.get('validation_losses'):
+        window.lossChart.addValidation(json.dumps(r['validation_losses']))
     page.model.update({k: r[k] for k in ('step', 'num_steps', 'done')})
     mark_step(now(), r['step'])
     update_status()

@@ -2,7 +2,7 @@
 // pyodide.mjs, as one module a blob: URL in the sandboxed frame starts): it runs edited code, web/worker/worker_rows.py's
 // rows, in an opaque origin under a policy that lets nothing be fetched. What Pyodide's loader fetches (the
 // WebAssembly, the standard library) comes with the start message, and so does the memory snapshot when the
-// page has one (start_pyodide.mjs makes it), microgpt's files and worker_rows.py.
+// page has one (start_pyodide.mjs makes it), microgpt's files and the rows' files (worker_rows.py and its modules).
 //
 // Messages: the start message {port, files: {name: ArrayBuffer}, lock: text, snapshot: ArrayBuffer or null,
 // python: {path: text}}; then on the port, from the page {id, row, args} and back {id, answer} or {id, error}
