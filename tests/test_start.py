@@ -18,7 +18,17 @@ import { loadPyodide } from "../start_pyodide.mjs";
 onmessage = async ({ data }) => {
   try {
     if (data.noCacheStorage) Object.defineProperty(globalThis, "caches", { value: undefined });
+    // how many times Pyodide's WebAssembly is compiled (from a response or bytes, not from a compiled module)
+    let compiled = 0;
+    const streaming = WebAssembly.instantiateStreaming, instantiate = WebAssembly.instantiate;
+    const counting = (...args) => { compiled++; return streaming.apply(WebAssembly, args); };
+    WebAssembly.instantiateStreaming = counting;
+    WebAssembly.instantiate = (source, ...rest) => {
+      if (!(source instanceof WebAssembly.Module)) compiled++;
+      return instantiate.call(WebAssembly, source, ...rest);
+    };
     const pyodide = await loadPyodide({});
+    const restored = WebAssembly.instantiateStreaming === counting;  // the start put back what it changed?
     const how = performance.getEntriesByName("microgpt:pyodide-ready").at(-1).detail;
     postMessage({
       how,
@@ -26,6 +36,8 @@ onmessage = async ({ data }) => {
       preloaded: pyodide.runPython("import sys\\n[m for m in ('asyncio', 'pyodide.http', 'json') if m in sys.modules]"
                                    ).toJs(),
       works: pyodide.runPython("sum(x * x for x in range(10))"),
+      compiled,
+      restored,
     });
   } catch (err) {
     postMessage({ error: String(err && err.stack || err) });
@@ -92,9 +104,13 @@ def test_the_first_start_makes_a_snapshot_and_later_starts_use_it_with_their_own
     first = start(bare)
     assert first['how'] == 'snapshot made'
     assert first['preloaded'] == ['asyncio', 'pyodide.http', 'json']
+    # the maker and the snapshot's start share one compiled module (a second one starts cold in WebKit)
+    assert first['compiled'] == 1
+    assert first['restored']
     wait_stored(bare)
     second, third = start(bare), start(bare)
     assert second['how'] == third['how'] == 'snapshot'
+    assert second['compiled'] == third['compiled'] == 1
     assert second['preloaded'] == ['asyncio', 'pyodide.http', 'json']
     # the snapshot holds the random module: each start reseeds it, or every visit would draw the same numbers
     assert len({first['random'], second['random'], third['random']}) == 3
@@ -105,7 +121,9 @@ def test_a_damaged_snapshot_is_made_again_and_the_start_goes_on(bare):
     wait_stored(bare)
     bare.evaluate(DAMAGE)
     assert bare.evaluate(STORED_SIZE) == 4096
-    assert start(bare)['how'] == 'snapshot made'  # Pyodide refused it (not a snapshot): a new one
+    remade = start(bare)
+    assert remade['how'] == 'snapshot made'  # Pyodide refused it (not a snapshot): a new one
+    assert remade['compiled'] == 1  # the refused start's module serves the maker and the new start
     wait_stored(bare)
     assert start(bare)['how'] == 'snapshot'
 

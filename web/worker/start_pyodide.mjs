@@ -74,6 +74,10 @@ async function makeSnapshot(options) {
 export async function loadPyodide(options = {}) {
   options = { ...options, indexURL: INDEX_URL };
   mark("pyodide-start");
+  return withOneModule(() => start(options));
+}
+
+async function start(options) {
   // read while Pyodide fetches and compiles its files (it awaits the snapshot only once they are in)
   const stored = readSnapshot();
   const found = stored.then(() => true, () => false);
@@ -91,6 +95,31 @@ export async function loadPyodide(options = {}) {
   }
   keepSnapshot(snapshot);  // in the background: the page does not wait for the disk
   return started(await loadFresh({ ...options, _loadSnapshot: snapshot }), "snapshot made");
+}
+
+// A start that loads Pyodide more than once (the first: the snapshot's maker, then the interpreter the page uses)
+// compiles its WebAssembly once: each later load instantiates the module the first compiled. In Safari's engine
+// (JavaScriptCore) that is most of the first visit's wait: a module's functions start in an interpreter and are
+// compiled one by one as they run, all kept with the module and nothing kept across modules, so a second module
+// would run Pyodide's start cold again (README, Speed: WebKit). Pyodide calls instantiateStreaming for its module;
+// only during this start, and only in this worker.
+async function withOneModule(run) {
+  const streaming = WebAssembly.instantiateStreaming;
+  let module = null;
+  WebAssembly.instantiateStreaming = async (source, imports) => {
+    if (!module) {
+      const result = await streaming.call(WebAssembly, source, imports);
+      module = result.module;
+      return result;
+    }
+    Promise.resolve(source).then((response) => response.body && response.body.cancel()).catch(() => {});
+    return { module, instance: await WebAssembly.instantiate(module, imports) };
+  };
+  try {
+    return await run();
+  } finally {
+    WebAssembly.instantiateStreaming = streaming;
+  }
 }
 
 function started(pyodide, how) {
