@@ -45,7 +45,7 @@ class EfficientEngine:
 
     def adam_state(self):
         """m and v flat, in OriginalEngine.params order."""
-        return [flatten(flatten(moments.values())) for moments in (self._m, self._v)]
+        return tuple(flatten(flatten(moments.values())) for moments in (self._m, self._v))
 
     def load_adam_state(self, m, v):
         self._m, self._v = self._by_rows(m), self._by_rows(v)
