@@ -505,10 +505,12 @@ def config_section(browser, url, args, dist):
         wait_for_step(page, steps, timeout=3600)
         runs['page'].append((time.perf_counter() - t0) * 1000 / (steps - s0))
         runs['native'].append(native.engine_ms_per_step(docs, settings, 'efficient', steps))
-        if ref is not None:
+        if ref is not None and not runs.get('reference_failed'):
             runs['reference'].append(native.reference_ms_per_step(ref, data, {k: v for k, v in settings.items()
                                                                               if k in ('n_embd', 'n_head', 'n_layer',
                                                                                        'block_size')}, 10))
+        if runs['reference'] and runs['reference'][-1] != runs['reference'][-1]:  # nan: the reference failed
+            runs['reference'], runs['reference_failed'] = [], [True]
         print(f'{label}: page {runs["page"][-1]:.1f}, native efficient {runs["native"][-1]:.1f}' +
               (f', reference {runs["reference"][-1]:.0f}' if runs['reference'] else '') + ' ms/step', flush=True)
     context.close()
@@ -517,7 +519,8 @@ def config_section(browser, url, args, dist):
     if runs['reference']:
         lines.append(f'{label}: reference program {spread(runs["reference"])} ms/step (10 steps a run)')
     else:
-        lines.append('reference program: not found (set MICROGPT_REFERENCE)')
+        lines.append('reference program: ' + ('failed (see its traceback above)' if runs.get('reference_failed')
+                                              else 'not found (set MICROGPT_REFERENCE)'))
     return lines
 
 

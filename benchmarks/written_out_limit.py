@@ -1,4 +1,4 @@
-"""The longest written-out sum (microgpt/efficient.py) an interpreter compiles: prints it (not a test).
+"""The longest written-out sum (microgpt/written_out.py) an interpreter compiles: prints it (not a test).
 
     python benchmarks/written_out_limit.py            bisect on this interpreter (a too long sum: RecursionError)
     python benchmarks/written_out_limit.py --one K    compile and run the functions for K terms, print OK or FAIL
@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # natively: the repo
 sys.path.insert(0, '/py')  # under tests/pyodide_node.mjs: the package dist/ serves
 
-from microgpt import efficient as E  # noqa: E402
+from microgpt import written_out as E  # noqa: E402
 
 
 def compiles(k):

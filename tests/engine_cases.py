@@ -156,14 +156,15 @@ def forward_only_difference(name):
 
 
 def written_out_difference():
-    """The written-out sums at the longest lengths the engine writes (efficient.longest_written_out_sum())
+    """The written-out sums at the longest lengths the engine writes (written_out.longest_written_out_sum())
     and at the cap (LONGEST_WRITTEN_OUT): None if they compile here and add like dot(), else the length."""
-    from microgpt import efficient as E
+    from microgpt import written_out as E
+    from microgpt.pieces import flatten
     rng = random.Random(0)
     for k in sorted({E.longest_written_out_sum(), E.LONGEST_WRITTEN_OUT}):
         x = [rng.uniform(-1, 1) * 10.0 ** rng.randint(-8, 8) for _ in range(k)]
         rows = [[rng.uniform(-1, 1) for _ in range(k)] for _ in range(2)]
-        if bits_of(E._written_out_matvec(k)(E.flatten(rows), x)) != bits_of([E.dot(row, x) for row in rows]):
+        if bits_of(E._written_out_matvec(k)(flatten(rows), x)) != bits_of([E.dot(row, x) for row in rows]):
             return f'matvec {k}'
         gs, xs = [[v] for v in x], [[v] for v in rows[0]]
         if bits_of(E._written_out_weight_grad(k)(gs, xs)) != bits_of([E.dot(x, rows[0])]):

@@ -8,7 +8,8 @@ import struct
 import pytest
 
 from microgpt import Config, Trainer
-from microgpt import efficient as E
+from microgpt import pieces as E
+from microgpt import written_out as W
 from microgpt.state import from_json, to_json
 
 from engine_cases import (CONFIGS, FORWARD_ONLY_CASES, NON_FINITE_CASES, WORDS, bits_of, engines_difference,
@@ -129,15 +130,15 @@ def test_linear_backwards():
     rng = random.Random(3)
     w = [vec(rng, 5) for _ in range(4)]
     x, g = vec(rng, 5), vec(rng, 4)
-    f_x = lambda xs: sum(a * b for a, b in zip(E.matvec(E.flatten(w), xs), g))
+    f_x = lambda xs: sum(a * b for a, b in zip(W.matvec(E.flatten(w), xs), g))
     dx = E.input_grad(E.flatten(E.transpose_rev(w)), g)
     assert all(close(dx[i], numeric_grad(f_x, x, i)) for i in range(5))
     dx_lm = E.lm_head_input_grad(E.flatten(E.transpose_rev(w)), w[2], 2, g)  # lm_head: another order
     assert dx_lm == pytest.approx(dx)
     xs, gs = [vec(rng, 5) for _ in range(3)], [vec(rng, 4) for _ in range(3)]
-    dw = [E.weight_grad(gs, xs)[i * 5:(i + 1) * 5] for i in range(4)]  # flat: row after row
+    dw = [W.weight_grad(gs, xs)[i * 5:(i + 1) * 5] for i in range(4)]  # flat: row after row
     for i in range(4):
-        f_w = lambda row: sum(sum(a * b for a, b in zip(E.matvec(E.flatten(w[:i] + [row] + w[i + 1:]), x_), g_))
+        f_w = lambda row: sum(sum(a * b for a, b in zip(W.matvec(E.flatten(w[:i] + [row] + w[i + 1:]), x_), g_))
                               for x_, g_ in zip(xs, gs))
         assert all(close(dw[i][m], numeric_grad(f_w, w[i], m)) for m in range(5))
 
@@ -150,23 +151,28 @@ def test_mlp_backward():
     w1, w2 = [vec(rng, n_in) for _ in range(n_hidden)], [vec(rng, n_hidden) for _ in range(n_in)]
     xs, gs = [vec(rng, n_in) for _ in range(3)], [vec(rng, n_in) for _ in range(3)]
 
-    def forward(x, w1_, w2_, finite=True):
-        return E.mlp_forward(x, E.flatten(w1_), list(zip(*w2_)), finite)  # fc2 by columns
+    def weights(w1_, w2_, skip=True):
+        mlp = E.MlpWeights(w1_, w2_)
+        if not skip:  # take every unit, as when a weight is not finite
+            mlp.finite, mlp.w2_max = False, math.inf
+        return mlp
+
+    def forward(x, w1_, w2_, skip=True):
+        return E.mlp_forward(x, weights(w1_, w2_, skip))
 
     def f(w1_, w2_, xs_):  # sum over positions of mlp(x) . g
         return sum(sum(o * g for o, g in zip(forward(x, w1_, w2_)[0], g_)) for x, g_ in zip(xs_, gs))
 
-    def backward(skip_ok):
-        dw1, dw2_cols = [[0.0] * n_in for _ in range(n_hidden)], [[0.0] * n_in for _ in range(n_hidden)]
-        dxs = []
+    def backward(skip):
+        taken, dxs = [], []
         for x, g in reversed(list(zip(xs, gs))):
-            out, h, active = forward(x, w1, w2, skip_ok[0])
-            dxs.append(E.mlp_backward(x, h, active, g, w1, list(zip(*w2)), dw1, dw2_cols, skip_ok))
+            out, h, active = forward(x, w1, w2, skip)
+            dxs.append(E.mlp_backward(x, h, active, g, weights(w1, w2, skip), taken))
+        dw1, dw2_cols = E.mlp_weight_grads(taken, n_hidden, n_in)
         return dxs[::-1], dw1, [list(row) for row in zip(*dw2_cols)]
 
-    checks = E.mlp_weights_check(E.flatten(w1), w2)
-    assert checks[0] is True
-    skipped, every_unit = backward(checks), backward((False, math.inf))
+    assert E.MlpWeights(w1, w2).finite is True
+    skipped, every_unit = backward(True), backward(False)
     assert bits_of(skipped) == bits_of(every_unit)
     assert any(len(forward(x, w1, w2)[2]) < n_hidden for x in xs)  # some unit was skipped
     dxs, dw1, dw2 = skipped
@@ -208,13 +214,16 @@ def test_weight_grad_adds_positions_in_order(positions):
         for i in range(4):
             for m in range(3):
                 expected[i][m] = expected[i][m] + x[m] * g[i]
-    assert bits_of(E.weight_grad(gs, xs)) == bits_of(E.flatten(expected))  # flat: row after row
+    assert bits_of(W.weight_grad(gs, xs)) == bits_of(E.flatten(expected))  # flat: row after row
 
 
 def test_mlp_checks():
-    assert E.mlp_weights_check([1.0, -2.0], [[0.5], [-0.75]]) == (True, 0.75)
-    assert E.mlp_weights_check([1.0, math.nan], [[0.5], [-0.5]]) == (False, math.inf)
-    assert E.mlp_weights_check([1.0, 2.0], [[math.inf], [0.5]]) == (False, math.inf)
+    def checks(w1, w2):
+        mlp = E.MlpWeights(w1, w2)
+        return mlp.finite, mlp.w2_max
+    assert checks([[1.0, -2.0]], [[0.5], [-0.75]]) == (True, 0.75)
+    assert checks([[1.0, math.nan]], [[0.5], [-0.5]]) == (False, math.inf)
+    assert checks([[1.0, 2.0]], [[math.inf], [0.5]]) == (False, math.inf)
 
 
 def test_whole_step_gradient_against_finite_differences():
@@ -246,7 +255,7 @@ def test_plain_sum_adds_left_to_right():
     plain = 0
     for x in xs:
         plain = plain + x
-    assert E.dot(xs, [1.0] * 4) == plain and type(E.dot(xs, [1.0] * 4)) is float
+    assert W.dot(xs, [1.0] * 4) == plain and type(W.dot(xs, [1.0] * 4)) is float
 
 
 @pytest.mark.parametrize('k', [1, 3, 16, 27])
@@ -257,10 +266,10 @@ def test_written_out_sums_add_like_dot(k):
     x = [rng.uniform(-1, 1) * 10.0 ** rng.randint(-8, 8) for _ in range(k)]
     rows = [[rng.uniform(-1, 1) * 10.0 ** rng.randint(-8, 8) for _ in range(k)] for _ in range(5)]
     rows += [[-0.0] * k, [math.inf] + [1.0] * (k - 1), [math.nan] * k]
-    assert bits_of(E.matvec(E.flatten(rows), x)) == bits_of([E.dot(row, x) for row in rows])
-    assert math.copysign(1.0, E.matvec([-0.0] * k, [1.0] * k)[0]) == 1.0  # -0.0 products sum to +0.0, as from 0
+    assert bits_of(W.matvec(E.flatten(rows), x)) == bits_of([W.dot(row, x) for row in rows])
+    assert math.copysign(1.0, W.matvec([-0.0] * k, [1.0] * k)[0]) == 1.0  # -0.0 products sum to +0.0, as from 0
     gs, xs = [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(k)], [[rng.uniform(-1, 1)] * 2 for _ in range(k)]
-    assert bits_of(E.weight_grad(gs, xs)) == bits_of([E.dot(g, x_) for g in zip(*gs) for x_ in zip(*xs)])
+    assert bits_of(W.weight_grad(gs, xs)) == bits_of([W.dot(g, x_) for g in zip(*gs) for x_ in zip(*xs)])
 
 
 @pytest.mark.parametrize('case', NON_FINITE_CASES)

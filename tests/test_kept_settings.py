@@ -71,6 +71,7 @@ def typed(config):
 
 
 def test_the_worker_row_applies_the_typed_settings_to_the_model_and_its_saved_state():
+    worker_rows.session.__init__()  # a fresh worker (other tests run the rows in this process too)
     worker_rows.session.docs, worker_rows.session.source = list(WORDS), 'words'
     assert 'error' not in json.loads(worker_rows.reset(typed(SMALL), 'original'))
     json.loads(worker_rows.train(2, 60_000))

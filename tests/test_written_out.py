@@ -1,4 +1,4 @@
-"""The efficient engine's written-out sums (efficient.py): the longest the engine writes follows from the
+"""The efficient engine's written-out sums (written_out.py): the longest the engine writes follows from the
 settings' and the dataset's limits and stays under LONGEST_WRITTEN_OUT; one step at those limits runs, bit for
 bit the original's; longer sums fall back to dot(); the generated functions have readable names."""
 import random
@@ -7,15 +7,16 @@ import traceback
 import pytest
 
 from microgpt import Config, Trainer
-from microgpt import efficient as E
+from microgpt import written_out as E
 from microgpt.config import LIMITS
 from microgpt.data import MAX_CHARS
+from microgpt.pieces import flatten
 
 from engine_cases import bits_of, run_difference, written_out_difference
 
 
 def test_the_longest_sum_follows_from_the_limits():
-    assert E.longest_written_out_sum() == max(MAX_CHARS + 1, 3 * LIMITS['n_embd'], LIMITS['block_size'])
+    assert E.longest_written_out_sum() == max(MAX_CHARS + 1, 4 * LIMITS['n_embd'], LIMITS['block_size'])
     assert E.longest_written_out_sum() <= E.LONGEST_WRITTEN_OUT
 
 
@@ -65,7 +66,7 @@ def test_longer_sums_fall_back_to_dot():
     x = [rng.uniform(-1, 1) * 10.0 ** rng.randint(-8, 8) for _ in range(k)]
     rows = [[rng.uniform(-1, 1) for _ in range(k)] for _ in range(3)]
     compiled = E._written_out_matvec.cache_info().currsize, E._written_out_weight_grad.cache_info().currsize
-    assert bits_of(E.matvec(E.flatten(rows), x)) == bits_of([E.dot(row, x) for row in rows])
+    assert bits_of(E.matvec(flatten(rows), x)) == bits_of([E.dot(row, x) for row in rows])
     gs, xs = [[a, b] for a, b in zip(x, rows[0])], [[c] for c in rows[1]]
     assert bits_of(E.weight_grad(gs, xs)) == bits_of([E.dot(x, rows[1]), E.dot(rows[0], rows[1])])
     # nothing was written out
@@ -74,7 +75,7 @@ def test_longer_sums_fall_back_to_dot():
 
 def test_generated_functions_are_named_in_tracebacks():
     matvec, weight_grad = E._written_out_matvec(3), E._written_out_weight_grad(2)
-    assert (matvec.__name__, matvec.__qualname__, matvec.__module__) == ('matvec_3', 'matvec_3', 'microgpt.efficient')
+    assert (matvec.__name__, matvec.__qualname__, matvec.__module__) == ('matvec_3', 'matvec_3', 'microgpt.written_out')
     assert matvec.__code__.co_filename == '<matvec 3>'
     assert (weight_grad.__name__, weight_grad.__code__.co_filename) == ('weight_grad_2', '<weight_grad 2>')
     try:
