@@ -32,6 +32,11 @@ import reference as R  # noqa: E402  (tests/reference.py)
 BROWSER_FIXTURES = {'browser', 'site_url', 'playwright_instance'}
 
 
+def pytest_addoption(parser):
+    parser.addoption('--browser', action='append', choices=('chromium', 'firefox', 'webkit'),
+                     help='the engines tests/test_browsers.py runs in (repeatable; default: all three)')
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if BROWSER_FIXTURES & set(getattr(item, 'fixturenames', ())):
