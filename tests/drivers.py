@@ -101,7 +101,7 @@ class PlaywrightTab(Tab):
         self._page.click(selector)
 
     def fill(self, selector, text):
-        self._page.fill(selector, text)
+        self._page.fill(selector, str(text))
         self._page.press(selector, 'Tab')
 
     def keys(self, *chords):
