@@ -40,7 +40,8 @@ TAB_KEY = '\ue004'
 # focus, so it fires none when the field loses it)
 CHANGED = '''(s) => { const e = document.querySelector(s);
   if (!document.hasFocus()) e.dispatchEvent(new Event('change', {bubbles: true})); }'''
-KEYS = {'Control': '\ue009', 'Shift': '\ue008', 'End': '\ue010', 'Home': '\ue011', 'Tab': TAB_KEY}
+KEYS = {'Control': '\ue009', 'Shift': '\ue008', 'End': '\ue010', 'Home': '\ue011', 'Tab': TAB_KEY,
+        'Escape': '\ue00c', 'Enter': '\ue007'}
 
 
 def chord_actions(chord):
