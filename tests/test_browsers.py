@@ -120,6 +120,13 @@ class Flow:
             said = {s: self.tab.text(s) for s in ('#status', '#alert', '#code-error')}
             raise AssertionError(f'{e}; the page says {said}') from None
 
+    def start_fresh(self):
+        """Start fresh where a kept run is offered, once the page has made its fresh model."""
+        if self.tab.evaluate("() => !document.querySelector('#resume').hidden"):
+            self.tab.click('#resume-no')
+            self.tab.wait("() => document.querySelector('#resume').hidden", what='the offer gone')
+            self.tab.wait(READY, what='Train enabled')
+
     def set(self, selector, value):
         self.tab.fill(selector, value)
         assert self.tab.evaluate(VALUE, selector) == str(value)
@@ -213,8 +220,7 @@ def test_copy_link_and_the_link_opens_with_its_settings(tab, site):
 
 def test_save_model_then_load_model_continues_where_it_stopped(tab):
     flow = Flow(tab)
-    if tab.evaluate("() => !document.querySelector('#resume').hidden"):
-        tab.click('#resume-no')  # the earlier tests' run is offered: start fresh
+    flow.start_fresh()  # the earlier tests' run is offered
     tab.click('#train')
     flow.status(f'step {STEPS} / {STEPS}')
     saved = flow.downloaded('#save-model', 'microgpt-step-')
@@ -257,8 +263,7 @@ def test_after_one_visit_the_page_opens_and_trains_offline(tab, site):
     site['server'].server_close()
     tab.reload()
     flow.ready()
-    if tab.evaluate("() => !document.querySelector('#resume').hidden"):
-        tab.click('#resume-no')
+    flow.start_fresh()
     flow.set('#num_steps', 10)
     flow.status('step 0 / 10')
     tab.click('#train')
