@@ -90,12 +90,19 @@ def main():
     results = {}
     try:
         for name in args.browser or BROWSERS:
-            results[name] = measure(name, url, args)
+            try:
+                results[name] = measure(name, url, args)
+            except (AssertionError, RuntimeError) as e:  # a browser that fails leaves the others' figures
+                print(f'{name}: {e}', flush=True)
+                results[name] = {'version': name, 'error': str(e)[:120]}
     finally:
         server.shutdown()
     print(f'\n{"browser":<60} {"first visit s":>14} {"repeat visit s":>20} '
           f'{"original ms/step":>20} {"efficient ms/step":>20}')
     for r in results.values():
+        if 'error' in r:
+            print(f'{r["version"]:<60} {r["error"]}')
+            continue
         print(f'{r["version"]:<60} {r["first"]:>14.1f} {spread(r["repeat"]):>20} '
               f'{spread(r["original"]):>20} {spread(r["efficient"]):>20}')
 
