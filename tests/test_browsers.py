@@ -109,13 +109,16 @@ class Flow:
     def ready(self, url=None):
         if url:
             self.tab.goto(url)
-        self.tab.wait(READY, timeout=600, what='Train enabled')  # WebKit's first visit, on a loaded machine
+        self.waiting(READY, timeout=600, what='Train enabled')  # WebKit's first visit, on a loaded machine
         self.tab.evaluate(CATCH_DOWNLOADS)
         assert self.tab.text('#alert') == '', self.tab.text('#alert')
 
     def status(self, want, timeout=120):
+        self.waiting(STATUS, want, timeout=timeout, what=f'status "{want}"')
+
+    def waiting(self, script, *args, **kwargs):
         try:
-            self.tab.wait(STATUS, want, timeout=timeout, what=f'status "{want}"')
+            return self.tab.wait(script, *args, **kwargs)
         except AssertionError as e:  # what the page says instead
             said = {s: self.tab.text(s) for s in ('#status', '#alert', '#code-error')}
             raise AssertionError(f'{e}; the page says {said}') from None
