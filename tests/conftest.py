@@ -33,8 +33,11 @@ BROWSER_FIXTURES = {'browser', 'site_url', 'playwright_instance'}
 
 
 def pytest_addoption(parser):
-    parser.addoption('--browser', action='append', choices=('chromium', 'firefox', 'webkit'),
-                     help='the engines tests/test_browsers.py runs in (repeatable; default: all three)')
+    try:
+        parser.addoption('--browser', action='append', choices=('chromium', 'firefox', 'webkit'),
+                         help='the engines tests/test_browsers.py runs in (repeatable; default: all three)')
+    except ValueError:  # pytest-playwright's own --browser: the same names, repeatable too
+        pass
 
 
 def pytest_collection_modifyitems(config, items):
