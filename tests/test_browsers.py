@@ -18,6 +18,8 @@ from conftest import ROOT, Background
 from drivers import BROWSERS, start
 from microgpt import Config
 
+pytestmark = pytest.mark.browser  # browsers, and Pyodide in Node.js
+
 STEPS = 20  # the default run (names, seed 42) cut to 20 steps
 READY = "() => { const b = document.querySelector('#train'); return b && !b.disabled; }"
 STATUS = "(want) => document.querySelector('#status').innerText.includes(want)"
