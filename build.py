@@ -4,6 +4,7 @@
     python build.py serve [--port N] [--no-build]
                                     build, then serve dist/ on localhost and print the URL
     python build.py test [ARGS...]  install the test dependencies, build, run pytest (unit + browser tests)
+    python build.py test --browser firefox    only tests/test_browsers.py, in that engine (chromium, firefox, webkit)
 
 dist/ is self-contained: the page, the microgpt package, Pyodide, PyScript, MicroPython, the chart and
 the dataset presets, all from this folder and npm (pinned, integrity-checked by package-lock.json).
@@ -389,6 +390,7 @@ def ensure_test_dependencies():
     try:
         import playwright  # noqa: F401
         import pytest  # noqa: F401
+        import websockets  # noqa: F401  (Firefox's WebDriver BiDi, tests/drivers.py)
     except ImportError:
         print('build.py: installing the test dependencies (pip install -e ".[test]")', flush=True)
         subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-e', f'{ROOT}[test]'], check=True)
@@ -402,6 +404,9 @@ def ensure_test_dependencies():
 def run_tests(pytest_args):
     ensure_test_dependencies()
     build()
+    if any(a == '--browser' or a.startswith('--browser=') for a in pytest_args) and \
+            not any(a.startswith('tests') for a in pytest_args):  # an engine picked: the tests that run in it
+        pytest_args = [*pytest_args, 'tests/test_browsers.py']
     return subprocess.run([sys.executable, '-m', 'pytest', *pytest_args], cwd=ROOT).returncode
 
 

@@ -39,6 +39,14 @@ import reference as R  # noqa: E402  (tests/reference.py)
 BROWSER_FIXTURES = {'browser', 'first_visit_browser', 'site_url', 'playwright_instance'}
 
 
+def pytest_addoption(parser):
+    try:
+        parser.addoption('--browser', action='append', choices=('chromium', 'firefox', 'webkit'),
+                         help='the engines tests/test_browsers.py runs in (repeatable; default: all three)')
+    except ValueError:  # pytest-playwright's own --browser: the same names, repeatable too
+        pass
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if (BROWSER_FIXTURES | set(NODE_FIXTURES)) & set(getattr(item, 'fixturenames', ())):
