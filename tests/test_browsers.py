@@ -80,8 +80,8 @@ def node_log(dist_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def site(dist_dir):
-    """The site on a server of the module's own: the offline test stops it."""
+def site(dist_dir, engine_name):
+    """The site on a server of each browser's own (engine_name makes it one per browser): the offline test stops it."""
     import build
     server, url = build.serve_in_background(dist_dir)
     yield {'url': url, 'server': server}
