@@ -36,7 +36,6 @@ RUNTIME = [
 PYSCRIPT_DIST = '@pyscript/core/dist'  # every file but source maps
 
 
-
 # -- npm ------------------------------------------------------------------------------------
 def npm_install():
     """`npm ci` (exact versions, integrity-checked) unless node_modules already matches package-lock.json."""
