@@ -10,6 +10,7 @@ def ensure_test_dependencies():
         import playwright  # noqa: F401
         import pytest  # noqa: F401
         import websockets  # noqa: F401  (Firefox's WebDriver BiDi, tests/drivers.py)
+        import pyflakes  # noqa: F401  (tests/test_names.py)
     except ImportError:
         print('build.py: installing the test dependencies (pip install -e ".[test]")', flush=True)
         subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-e', f'{ROOT}[test]'], check=True)

@@ -159,8 +159,17 @@ def test_a_saved_model_continues_in_another_page_byte_for_byte(ui, browser, site
         train_to_end(other, STEPS)
         assert other.download_log(tmp_path) == expected
         assert other.errors == [] and other.outside == []
+        address = other.page.url  # the loaded run's documents travel in its link (they were "custom", a warning)
     finally:
         other.close()
+    assert '&data=z:' in address or '#data=z:' in address
+    third = Page(browser, address)
+    try:
+        expect(third.page.locator('#data-summary')).to_contain_text(f'{len(WORDS)} documents')
+        expect(third.field('Seed')).to_have_value('7')
+        assert 'not a dataset' not in third.alert.inner_text() and third.errors == []
+    finally:
+        third.close()
 
 
 def test_a_temperature_set_after_training_is_saved_and_loaded_back(ui, tmp_path):

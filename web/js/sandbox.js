@@ -163,10 +163,12 @@
     // the documents of an export_state answer's state as a Blob, one a line (a loaded run's dataset, carried to
     // the other worker); null when the text is not a state with documents
     documentsBlob(parts) {
+      return documentsOf(parts.body);
+    },
+    // the same from a saved state (a blob: URL): the dataset of a loaded run, for a link and a Restart
+    async documentsOfState(url) {
       try {
-        const docs = JSON.parse(parts.body).docs;
-        if (!Array.isArray(docs) || !docs.every((d) => typeof d === "string")) return null;
-        return new Blob([docs.join("\n")], { type: "text/plain" });
+        return documentsOf(await fetchOk(url, "text"));
       } catch (err) {
         return null;
       }
@@ -182,6 +184,15 @@
     },
   };
 
+  function documentsOf(stateText) {
+    try {
+      const docs = JSON.parse(stateText).docs;
+      if (!Array.isArray(docs) || !docs.every((d) => typeof d === "string")) return null;
+      return new Blob([docs.join("\n")], { type: "text/plain" });
+    } catch (err) {
+      return null;
+    }
+  }
   const bytesOf = async (url) => new Uint8Array(await fetchOk(url));
   // the PyScript worker's rows (web/worker/worker.py), each a promise of the answer's text
   const rows = {

@@ -10,9 +10,8 @@ from pyscript import window
 import client
 import code_offer
 import code_panel
-from constants import MAX_CODE_BYTES, MAX_PACKED
+import packed
 from framing import FRAMED, framed_by_another_site
-from ui import thousands
 
 
 
@@ -31,13 +30,9 @@ async def current_part():
         return None, ''
     generation = code_panel.panel.model_generation
     if offer.packed is None or offer.packed[0] != generation:
-        packed = await window.shareLink.pack(window.codeEditor.blob(json.dumps(code)), MAX_PACKED['code'] - 2)
-        if packed.text:
-            offer.packed = (generation, 'z:' + str(packed.text), '')
-        else:
-            offer.packed = (generation, None, 'The edited code is too large to travel in a link: packed it takes %s '
-                            'characters, the limit is %s. Save model keeps it in a file.' % (
-                                thousands(packed.length + 2), thousands(MAX_PACKED['code'])))
+        part, size = await packed.pack(window.codeEditor.blob(json.dumps(code)), 'code')
+        why = 'The edited code is too large to travel in a link: %s. Save model keeps it in a file.' % size
+        offer.packed = (generation, part, why if part is None else '')
     return offer.packed[1], offer.packed[2]
 
 
@@ -47,14 +42,11 @@ async def offer_locked(value):
         return 'is not packed code (z:...)'
     if framed_by_another_site():
         return 'not offered: ' + FRAMED
-    if len(value) > MAX_PACKED['code']:  # the limit a link the page makes keeps to
-        return 'the code in the link is %s characters long (the limit is %s)' % (
-            thousands(len(value)), thousands(MAX_PACKED['code']))
-    r = await window.shareLink.unpack(value[2:], MAX_CODE_BYTES, 'code')
-    if r.error:
-        return 'the code in the link ' + str(r.error)
+    blob, why = await packed.unpack(value, 'code', 'the code in the link')
+    if why:
+        return why
     try:
-        files = json.loads(str(await r.blob.text()))
+        files = json.loads(str(await blob.text()))
         ok = isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
     except ValueError:
         ok = False

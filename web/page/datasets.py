@@ -125,7 +125,7 @@ async def restage_locked():
     if page.dataset_blob is not None:
         info = await stage_blob(*page.dataset_blob)
     else:
-        # (a loaded or resumed run's documents live only in its state: without it, the first preset)
+        # (a preset; for a loaded run whose documents could not be read, the first preset)
         preset = ([p for p in page.presets if p['id'] == page.dataset_choice] or page.presets)[0]
         info = await client.stage_url(page.base + preset['file'], preset['label'])
     return 'error' not in info and 'error' not in await client.adopt()

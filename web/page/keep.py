@@ -100,7 +100,8 @@ async def import_locked(url, source, label, code_choice):
         settings_form.write_value(name, config[name])
     datasets.show_dataset(r['dataset'])
     datasets.set_custom_option(label)
-    page.dataset_choice, page.dataset_blob = 'custom', None
+    documents = await window.sandboxWorker.documentsOfState(url)  # the run's dataset, for a link and a Restart
+    page.dataset_choice, page.dataset_blob = 'custom', (documents, r['source']) if documents else None
     el('dataset').value = 'custom'
     models.new_model(r)
     window.keepStore.plot(r['parts'], r['first_logged'])

@@ -11,6 +11,7 @@
 #   restart.py        a worker that is gone: the message and Restart
 #   share.py          the state in the URL fragment: a link opens the same run (share_data.py: its dataset,
 #                     share_panel.py: the Share panel that builds one)
+#   packed.py         a word list or code packed into a link, and unpacked from one (code_link.py: code)
 #   keep.py           Save model, Load model, autosave, Save chart
 #   keep_offer.py     the offer to resume the runs kept in this browser
 #   overlay.py        the previous run's curve on the chart after a new model, and the validation line's legend

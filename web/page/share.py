@@ -104,13 +104,13 @@ async def open_link_locked():
             ignored.append('%s appears twice (the first is used)' % shown(key))
         elif key in ('lock', 'hide'):
             allowed = LOCKABLE if key == 'lock' else [n for n, _ in HIDE_ORDER]
-            setattr(L, key, name_list(key, value, allowed, ignored))
+            setattr(opened, key, name_list(key, value, allowed, ignored))
         elif key in ('title', 'note'):
             limit = MAX_TITLE if key == 'title' else MAX_NOTE
             if len(value) > limit:
                 ignored.append('%s is %d characters long (the limit is %d)' % (key, len(value), limit))
             else:
-                setattr(L, key, value.strip())
+                setattr(opened, key, value.strip())
         elif key == 'engine':
             if value in ENGINES:
                 engine = value

@@ -8,7 +8,8 @@
 from pyscript import document, window
 
 import datasets
-from constants import MAX_DATASET_BYTES, MAX_PACKED
+import packed
+from constants import MAX_DATASET_BYTES
 from session import lock, page, wait_ready
 from ui import alert, el, on, set_text, thousands
 
@@ -45,15 +46,11 @@ async def current_part():
         return (None if page.dataset_choice == first else page.dataset_choice), ''
     if known.blob is not page.dataset_blob:
         blob, name = page.dataset_blob
-        packed = await window.shareLink.pack(blob, MAX_PACKED['data'] - 2)
-        known.blob = page.dataset_blob
-        if not packed.text:
-            known.part = None
-            known.why = ('%s (%s bytes) is too large to travel inside a link: packed it takes %s characters, the limit '
-                     'is %s. Host the file (any https: address) and link to it with Load from URL.' % (
-                         name, thousands(blob.size), thousands(packed.length + 2), thousands(MAX_PACKED['data'])))
-        else:
-            known.part, known.why = 'z:' + str(packed.text), ''
+        part, size = await packed.pack(blob, 'data')
+        known.blob, known.part, known.why = page.dataset_blob, part, ''
+        if part is None:
+            known.why = ('%s (%s bytes) is too large to travel inside a link: %s. Host the file (any https: address) '
+                         'and link to it with Load from URL.' % (name, thousands(blob.size), size))
     return known.part, known.why
 
 
@@ -102,13 +99,10 @@ async def load_reference_locked():
 async def load_part_locked(value):
     """The dataset a link's data= names; '' or why it was not loaded."""
     if value.startswith('z:'):
-        if len(value) > MAX_PACKED['data']:  # the limit a link the page makes keeps to
-            return 'the word list in the link is %s characters long (the limit is %s)' % (
-                thousands(len(value)), thousands(MAX_PACKED['data']))
-        r = await window.shareLink.unpack(value[2:], MAX_DATASET_BYTES, 'dataset')
-        if r.error:
-            return 'the word list in the link ' + str(r.error)
-        return await stage_locked(r.blob, 'the word list in the link', 'custom', 'From the link', value)
+        blob, why = await packed.unpack(value, 'data', 'the word list in the link')
+        if why:
+            return why
+        return await stage_locked(blob, 'the word list in the link', 'custom', 'From the link', value)
     if value.startswith('url:'):
         return await load_url_locked(value[4:])
     if value == REFERENCE_ID:
